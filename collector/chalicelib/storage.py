@@ -1,0 +1,398 @@
+"""One object-storage interface with two backends: an S3 bucket and a local directory.
+
+Both backends behave alike where the collector relies on it: conditional writes (``If-None-Match``
+and ``If-Match``), object metadata, object tags with S3's limits, and prefix listing. The local
+directory mirrors the bucket layout: the object ``drawings/latin/U+0041/<id>.png`` is the file of
+that path, its metadata lives in ``.meta/<key>.json`` and its tags in ``.tags/<key>.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAX_TAGS = 10
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+_TAG_CHARS = re.compile(r"^[\w\s+\-=.:/@]*$")
+_KEY_SEGMENT = re.compile(r"^[A-Za-z0-9_.+=@-]+$")
+
+
+class StorageError(Exception):
+    """Base class of storage failures."""
+
+
+class NotFound(StorageError):
+    """The object does not exist."""
+
+
+class PreconditionFailed(StorageError):
+    """A conditional write found the object in another state than required."""
+
+
+class StorageUnavailable(StorageError):
+    """The backend failed or could not be reached; the caller may retry later."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a HEAD request tells about an object."""
+
+    key: str
+    size: int
+    etag: str
+    content_type: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object's bytes with its :class:`ObjectInfo`."""
+
+    info: ObjectInfo
+    data: bytes
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a safe relative object key, else raise ``ValueError``.
+
+    Keys are built by the collector from validated values; this is the last line of defence
+    against a key that could escape its prefix or the local data directory.
+    """
+    if not key or len(key) > 512 or key.startswith("/") or key.endswith("/"):
+        raise ValueError(f"invalid object key {key!r}")
+    for segment in key.split("/"):
+        if segment in (".", "..") or not _KEY_SEGMENT.match(segment) or segment.startswith("."):
+            raise ValueError(f"invalid object key {key!r}")
+    return key
+
+
+def check_tags(tags: dict[str, str]) -> dict[str, str]:
+    """Return ``tags`` if they respect S3's tagging limits, else raise ``ValueError``."""
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags per object, got {len(tags)}")
+    for name, value in tags.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise ValueError("tag names and values must be strings")
+        if not 0 < len(name) <= MAX_TAG_KEY or len(value) > MAX_TAG_VALUE:
+            raise ValueError(f"tag {name!r} is too long")
+        if not _TAG_CHARS.match(name) or not _TAG_CHARS.match(value):
+            raise ValueError(f"tag {name!r} has characters S3 does not allow")
+    return dict(tags)
+
+
+def etag_of(data: bytes) -> str:
+    """Return the ETag S3 gives a single-part upload of ``data`` (its MD5, quoted)."""
+    return '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
+
+
+class Storage(ABC):
+    """A bucket-like key/value store of immutable-ish objects with metadata and tags."""
+
+    name: str
+
+    @abstractmethod
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+        if_none_match: bool = False,
+        if_match: str | None = None,
+    ) -> str:
+        """Store ``data`` under ``key`` and return its ETag.
+
+        ``if_none_match`` writes only if no object exists; ``if_match`` only if the current
+        ETag equals it. Either failing raises :class:`PreconditionFailed`.
+        """
+
+    @abstractmethod
+    def get(self, key: str) -> StoredObject:
+        """Return the object, or raise :class:`NotFound`."""
+
+    @abstractmethod
+    def head(self, key: str) -> ObjectInfo | None:
+        """Return the object's info, or ``None`` if it does not exist."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Delete the object; deleting a missing object is not an error."""
+
+    @abstractmethod
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        """Yield the keys that start with ``prefix`` in lexicographic order."""
+
+    @abstractmethod
+    def get_tags(self, key: str) -> dict[str, str]:
+        """Return the object's tags, or raise :class:`NotFound`."""
+
+    @abstractmethod
+    def put_tags(self, key: str, tags: dict[str, str]) -> None:
+        """Replace the object's tags, or raise :class:`NotFound`."""
+
+    def exists(self, key: str) -> bool:
+        """Return whether an object exists under ``key``."""
+        return self.head(key) is not None
+
+    def get_json(self, key: str) -> Any:
+        """Return the object under ``key`` parsed as JSON."""
+        return json.loads(self.get(key).data)
+
+    def put_json(self, key: str, value: Any, **kwargs: Any) -> str:
+        """Store ``value`` as compact UTF-8 JSON under ``key``; keyword arguments as :meth:`put`."""
+        data = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        return self.put(key, data.encode(), content_type="application/json", **kwargs)
+
+
+class LocalStorage(Storage):
+    """A directory that behaves like a bucket; safe for threads and for processes on one host."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.name = str(self.root)
+        self._thread_lock = threading.Lock()
+
+    def _path(self, key: str, area: str = "") -> Path:
+        check_key(key)
+        base = self.root / area if area else self.root
+        path = (base / key).resolve()
+        if not path.is_relative_to(self.root):
+            raise ValueError(f"invalid object key {key!r}")
+        return path.with_name(path.name + ".json") if area else path
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        lock_path = self.root / ".lock"
+        with self._thread_lock, open(lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _write_atomic(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def _read_meta(self, key: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self._path(key, ".meta").read_bytes())
+        except FileNotFoundError:
+            return None
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+        if_none_match: bool = False,
+        if_match: str | None = None,
+    ) -> str:
+        path = self._path(key)
+        etag = etag_of(data)
+        meta = {"content_type": content_type, "metadata": dict(metadata or {}), "etag": etag}
+        with self._locked():
+            current = self._read_meta(key) if path.exists() else None
+            if if_none_match and current is not None:
+                raise PreconditionFailed(f"{key} already exists")
+            if if_match is not None and (current is None or current["etag"] != if_match):
+                raise PreconditionFailed(f"{key} changed since it was read")
+            self._write_atomic(self._path(key, ".meta"), json.dumps(meta).encode())
+            self._write_atomic(path, data)
+            # A new object starts without tags, as a PUT does on S3.
+            with contextlib.suppress(FileNotFoundError):
+                self._path(key, ".tags").unlink()
+        return etag
+
+    def get(self, key: str) -> StoredObject:
+        info = self.head(key)
+        if info is None:
+            raise NotFound(key)
+        try:
+            data = self._path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise NotFound(key) from exc
+        return StoredObject(info, data)
+
+    def head(self, key: str) -> ObjectInfo | None:
+        path = self._path(key)
+        meta = self._read_meta(key)
+        if meta is None or not path.is_file():
+            return None
+        return ObjectInfo(
+            key, path.stat().st_size, meta["etag"], meta["content_type"], meta["metadata"]
+        )
+
+    def delete(self, key: str) -> None:
+        with self._locked():
+            for path in (self._path(key), self._path(key, ".meta"), self._path(key, ".tags")):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        start = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        if not start.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(start):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            rel_dir = Path(dirpath).relative_to(self.root).as_posix()
+            keys = []
+            for filename in filenames:
+                if filename.startswith("."):
+                    continue
+                key = filename if rel_dir == "." else f"{rel_dir}/{filename}"
+                if key.startswith(prefix):
+                    keys.append(key)
+            yield from sorted(keys)
+
+    def get_tags(self, key: str) -> dict[str, str]:
+        if not self._path(key).is_file():
+            raise NotFound(key)
+        try:
+            return json.loads(self._path(key, ".tags").read_bytes())
+        except FileNotFoundError:
+            return {}
+
+    def put_tags(self, key: str, tags: dict[str, str]) -> None:
+        check_tags(tags)
+        with self._locked():
+            if not self._path(key).is_file():
+                raise NotFound(key)
+            data = json.dumps(tags, ensure_ascii=False, sort_keys=True).encode()
+            self._write_atomic(self._path(key, ".tags"), data)
+
+
+class S3Storage(Storage):
+    """An S3 bucket through boto3; errors are mapped onto this module's exceptions."""
+
+    def __init__(self, bucket: str, client: Any = None) -> None:
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3")
+        self.client = client
+        self.name = bucket
+        self.bucket = bucket
+
+    @contextlib.contextmanager
+    def _errors(self, key: str) -> Iterator[None]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("NoSuchKey", "404", "NotFound") or status == 404:
+                raise NotFound(key) from exc
+            if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (409, 412):
+                raise PreconditionFailed(key) from exc
+            raise StorageUnavailable(f"S3 {code or status} on {key}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"S3 unreachable on {key}: {exc}") from exc
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+        if_none_match: bool = False,
+        if_match: str | None = None,
+    ) -> str:
+        check_key(key)
+        args: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": data,
+            "ContentType": content_type,
+            "Metadata": dict(metadata or {}),
+        }
+        if if_none_match:
+            args["IfNoneMatch"] = "*"
+        if if_match is not None:
+            args["IfMatch"] = if_match
+        with self._errors(key):
+            response = self.client.put_object(**args)
+        return response.get("ETag", etag_of(data))
+
+    def get(self, key: str) -> StoredObject:
+        check_key(key)
+        with self._errors(key):
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            data = response["Body"].read()
+        info = ObjectInfo(
+            key,
+            len(data),
+            response.get("ETag", etag_of(data)),
+            response.get("ContentType", "application/octet-stream"),
+            response.get("Metadata", {}),
+        )
+        return StoredObject(info, data)
+
+    def head(self, key: str) -> ObjectInfo | None:
+        check_key(key)
+        try:
+            with self._errors(key):
+                response = self.client.head_object(Bucket=self.bucket, Key=key)
+        except NotFound:
+            return None
+        return ObjectInfo(
+            key,
+            response["ContentLength"],
+            response["ETag"],
+            response.get("ContentType", "application/octet-stream"),
+            response.get("Metadata", {}),
+        )
+
+    def delete(self, key: str) -> None:
+        check_key(key)
+        with self._errors(key):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        with self._errors(prefix or "/"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield item["Key"]
+
+    def get_tags(self, key: str) -> dict[str, str]:
+        check_key(key)
+        with self._errors(key):
+            response = self.client.get_object_tagging(Bucket=self.bucket, Key=key)
+        return {tag["Key"]: tag["Value"] for tag in response.get("TagSet", [])}
+
+    def put_tags(self, key: str, tags: dict[str, str]) -> None:
+        check_key(key)
+        tag_set = [{"Key": k, "Value": v} for k, v in sorted(check_tags(tags).items())]
+        with self._errors(key):
+            self.client.put_object_tagging(
+                Bucket=self.bucket, Key=key, Tagging={"TagSet": tag_set}
+            )
