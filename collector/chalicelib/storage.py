@@ -393,6 +393,4 @@ class S3Storage(Storage):
         check_key(key)
         tag_set = [{"Key": k, "Value": v} for k, v in sorted(check_tags(tags).items())]
         with self._errors(key):
-            self.client.put_object_tagging(
-                Bucket=self.bucket, Key=key, Tagging={"TagSet": tag_set}
-            )
+            self.client.put_object_tagging(Bucket=self.bucket, Key=key, Tagging={"TagSet": tag_set})

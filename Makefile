@@ -1,0 +1,45 @@
+# CoMNIST: `make run` starts the whole system locally, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DATA ?= data
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup site run browser test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+site: setup
+	$(BIN)/python build_site.py --out build/site --contributors-data $(DATA)/contributors
+
+run: site
+	$(BIN)/comnist serve --host $(HOST) --port $(PORT) --data $(DATA) --site build/site
+
+# Debian's Chromium drives the browser tests (Playwright cannot download its own browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: setup browser lint
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python benchmarks/collector_bench.py --samples ../shared/data
+	$(BIN)/python benchmarks/sanitizer_bench.py --samples ../shared/data
+	$(BIN)/python benchmarks/export_bench.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

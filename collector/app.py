@@ -1,0 +1,124 @@
+"""CoMNIST collector: HTTP handlers for drawings, contributors and stats, and the S3-event handler.
+
+Handlers stay thin: they parse the request, call a plain function in ``chalicelib`` and turn
+:class:`ApiError` into a JSON answer ``{"error": message}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Chalice, Response
+from chalice.app import S3Event
+from chalicelib import config, events, intake, stats
+from chalicelib.stage import drawings_bucket_name
+from chalicelib.validation import (
+    ApiError,
+    country_from_headers,
+    parse_json_object,
+    validate_contributor,
+    validate_drawing,
+)
+
+app = Chalice(app_name="comnist-collector")
+app.log.setLevel(logging.INFO)
+
+# Every content type reaches the handler, which refuses all but JSON with its own clear message.
+ANY_CONTENT_TYPE = [
+    "application/json",
+    "text/plain",
+    "text/html",
+    "application/xml",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/octet-stream",
+]
+STATS_MAX_AGE = 30
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, ensure_ascii=False),
+        status_code=status,
+        headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+    )
+
+
+def answer(handler: Callable[[], tuple[int, Any]]) -> Response:
+    """Run ``handler`` and render its ``(status, body)`` or its :class:`ApiError` as JSON."""
+    try:
+        status, body = handler()
+    except ApiError as error:
+        return json_response(error.status, {"error": error.message}, error.headers)
+    return json_response(status, body)
+
+
+def json_body() -> dict[str, Any]:
+    request = app.current_request
+    return parse_json_object(request.raw_body, request.headers.get("content-type"))
+
+
+@app.middleware("http")
+def allow_site_origins(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """CORS for the configured site origins only."""
+    response = get_response(event)
+    origin = (event.headers or {}).get("origin")
+    if origin and origin.rstrip("/") in config.allowed_origins():
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+@app.route("/drawings", methods=["OPTIONS"])
+@app.route("/contributors", methods=["OPTIONS"])
+def preflight() -> Response:
+    origin = app.current_request.headers.get("origin", "")
+    if origin.rstrip("/") not in config.allowed_origins():
+        return json_response(403, {"error": "this origin may not call the CoMNIST API"})
+    return Response(
+        body="",
+        status_code=204,
+        headers={
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "86400",
+        },
+    )
+
+
+@app.route("/drawings", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_drawing() -> Response:
+    def handle() -> tuple[int, Any]:
+        drawing = validate_drawing(json_body())
+        country = country_from_headers(dict(app.current_request.headers))
+        return intake.submit_drawing(config.drawings_store(), drawing, country=country)
+
+    return answer(handle)
+
+
+@app.route("/contributors", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_contributor() -> Response:
+    def handle() -> tuple[int, Any]:
+        contributor = validate_contributor(json_body())
+        return intake.submit_contributor(config.contributors_store(), contributor)
+
+    return answer(handle)
+
+
+@app.route("/stats", methods=["GET"])
+def get_stats() -> Response:
+    body = stats.public_stats(config.drawings_store(), config.community_goal())
+    return json_response(200, body, {"Cache-Control": f"public, max-age={STATS_MAX_AGE}"})
+
+
+@app.on_s3_event(
+    bucket=drawings_bucket_name(), events=["s3:ObjectCreated:*"], prefix="drawings/", suffix=".png"
+)
+def on_new_drawing(event: S3Event) -> dict[str, Any]:
+    """Score and tag each new drawing PNG."""
+    result = events.process_new_drawing(config.drawings_store(), event.key)
+    app.log.info("tagged %s", json.dumps(result, ensure_ascii=False))
+    return result
