@@ -1,0 +1,50 @@
+"""The S3-event path: one handler for cloud and local runs, harmless on redelivery and bad objects."""
+
+from __future__ import annotations
+
+from conftest import drawing_body, post_json
+
+from chalicelib.keys import STATS_KEY, DrawingRef
+from comnist.local import LambdaContext, s3_object_created_event
+
+
+def deliver(app_module, key: str, size: int = 1) -> dict:
+    event = s3_object_created_event("comnist-local-drawings", key, size, '"etag"')
+    return app_module.on_new_drawing(event, LambdaContext())
+
+
+def test_new_drawing_is_tagged_and_counted_once(client, app_module, stores):
+    drawings, _ = stores
+    body = drawing_body(letter="Д")
+    post_json(client, "/drawings", body)
+    key = DrawingRef("cyrillic", "Д", body["id"]).png_key
+
+    first = deliver(app_module, key)
+    assert first["status"] in ("unscored", "ok", "suspicious")
+    tags = drawings.get_tags(key)
+    assert tags["status"] == first["status"] and tags["features"]
+
+    second = deliver(app_module, key)  # S3 delivers at least once
+    assert second["status"] == first["status"]
+    assert drawings.get_json(STATS_KEY)["counts"] == {"cyrillic": {"Д": 1}}
+    stats = client.http.get("/stats").json_body
+    assert stats["alphabets"]["cyrillic"]["letters"]["Д"] == 1
+    assert stats["alphabets"]["cyrillic"]["total"] == 1
+
+
+def test_missing_object_and_foreign_keys_do_not_crash(app_module, stores):
+    drawings, _ = stores
+    missing = DrawingRef("cyrillic", "Ж", "6f1c3a52-0d1e-4c39-9d7e-2f8b1c0a9e11").png_key
+    assert deliver(app_module, missing)["status"] == "invalid"
+    assert deliver(app_module, "drawings/../../etc/passwd.png")["status"] == "ignored"
+    assert deliver(app_module, "stats/counts.json")["status"] == "ignored"
+    assert list(drawings.list_keys()) == []
+
+
+def test_corrupt_png_is_tagged_invalid(app_module, stores):
+    drawings, _ = stores
+    key = DrawingRef("latin", "Q", "0b7c2a1e-5d4f-4e3a-8b9c-1d2e3f4a5b6c").png_key
+    drawings.put(key, b"\x89PNG\r\n\x1a\nnot really a png", content_type="image/png")
+    result = deliver(app_module, key)
+    assert result["status"] == "invalid"
+    assert drawings.get_tags(key)["status"] == "invalid"
