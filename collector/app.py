@@ -13,6 +13,7 @@ from typing import Any
 
 from chalice import Chalice, Response
 from chalice.app import S3Event
+
 from chalicelib import config, events, intake, stats
 from chalicelib.stage import drawings_bucket_name
 from chalicelib.validation import (

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException
+
 from chalicelib.validation import MAX_BODY_BYTES
 
 from .local import load_app, local_system

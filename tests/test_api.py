@@ -6,10 +6,10 @@ import io
 import json
 
 import pytest
-from conftest import drawing_body, post_json
 from PIL import Image
 
 from chalicelib.keys import DrawingRef
+from conftest import drawing_body, post_json
 
 
 def stored_keys(store) -> list[str]:

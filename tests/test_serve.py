@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from conftest import drawing_body
 
 ROOT = Path(__file__).resolve().parent.parent
