@@ -255,20 +255,25 @@ class LocalStorage(Storage):
                     path.unlink()
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
-        start = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
-        if not start.is_dir():
-            return
-        for dirpath, dirnames, filenames in os.walk(start):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            rel_dir = Path(dirpath).relative_to(self.root).as_posix()
-            keys = []
-            for filename in filenames:
-                if filename.startswith("."):
-                    continue
-                key = filename if rel_dir == "." else f"{rel_dir}/{filename}"
-                if key.startswith(prefix):
-                    keys.append(key)
-            yield from sorted(keys)
+        directory, _, _ = prefix.rpartition("/")
+        start = self.root / directory if directory else self.root
+        if start.is_dir():
+            base = f"{directory}/" if directory else ""
+            yield from (key for key in self._walk(start, base) if key.startswith(prefix))
+
+    def _walk(self, directory: Path, base: str) -> Iterator[str]:
+        """Yield the keys under ``directory`` in S3's order: byte-wise lexicographic by full key."""
+        entries = []
+        for entry in os.scandir(directory):
+            if entry.name.startswith("."):
+                continue
+            is_dir = entry.is_dir(follow_symlinks=False)
+            entries.append((entry.name + "/" if is_dir else entry.name, entry, is_dir))
+        for name, entry, is_dir in sorted(entries, key=lambda item: item[0].encode()):
+            if is_dir:
+                yield from self._walk(Path(entry.path), base + name)
+            else:
+                yield base + name
 
     def get_tags(self, key: str) -> dict[str, str]:
         if not self._path(key).is_file():
