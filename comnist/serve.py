@@ -12,6 +12,7 @@ import base64
 import logging
 import mimetypes
 import queue
+import socket
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -143,6 +144,19 @@ def make_handler(site_dir: Path, pool: GatewayPool) -> type[BaseHTTPRequestHandl
     return Handler
 
 
+def lan_address() -> str:
+    """This machine's address as other devices on its network would use it (best effort)."""
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        infos = []
+    for info in infos:
+        address = str(info[4][0])
+        if not address.startswith("127."):
+            return address
+    return "<this machine's LAN address>"
+
+
 def serve(host: str, port: int, data_dir: Path, site_dir: Path) -> None:
     """Run the local system until interrupted."""
     if not (site_dir / "index.html").is_file():
@@ -154,12 +168,11 @@ def serve(host: str, port: int, data_dir: Path, site_dir: Path) -> None:
         pool = GatewayPool(app_module)
         server = ThreadingHTTPServer((host, port), make_handler(site_dir, pool))
         server.daemon_threads = True
-        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-        print(
-            f"CoMNIST is running on http://{shown}:{server.server_address[1]}/ "
-            f"(data in {data_dir.resolve()}); Ctrl-C stops it",
-            flush=True,
-        )
+        port = server.server_address[1]
+        print(f"CoMNIST is running on http://127.0.0.1:{port}/ (data in {data_dir.resolve()})")
+        if host in ("0.0.0.0", ""):
+            print(f"devices on this network can draw at http://{lan_address()}:{port}/")
+        print("Ctrl-C stops it", flush=True)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
