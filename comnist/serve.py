@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api"
 DEFAULT_SITE = Path("build/site")
 APP_COPIES = 4
+DRAIN_LIMIT = 64 * 1024 * 1024
 
 
 class GatewayPool:
@@ -78,6 +79,13 @@ def make_handler(site_dir: Path, pool: GatewayPool) -> type[BaseHTTPRequestHandl
         def _api(self, path: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length > 4 * MAX_BODY_BYTES:
+                # Read and drop the body (within reason) so that the client sees the answer.
+                remaining = min(length, DRAIN_LIMIT)
+                while remaining > 0:
+                    chunk = self.rfile.read(min(remaining, 65536))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
                 self.close_connection = True
                 body = b'{"error": "request body is larger than %d bytes"}' % MAX_BODY_BYTES
                 self._send(413, {"Content-Type": "application/json"}, body)

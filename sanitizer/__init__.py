@@ -1,0 +1,128 @@
+"""CoMNIST's sanitizer: tag suspicious drawings per letter.
+
+``score_drawing`` is the entry point of the S3-event path; ``fit_models`` builds the models it
+uses. Everything here is pure: bytes and dicts in, results out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .features import (
+    FEATURE_NAMES,
+    feature_vector,
+    image_features,
+    normalised_image,
+    stroke_features,
+)
+from .image import InvalidDrawing, decode_ink
+from .model import ModelSet, Sample, fit_models
+
+__all__ = [
+    "FEATURE_NAMES",
+    "InvalidDrawing",
+    "ModelSet",
+    "Sample",
+    "Verdict",
+    "extract",
+    "fit_models",
+    "score_drawing",
+]
+
+TAGGED_FEATURES = ("ink", "width", "height", "aspect", "cover", "parts")
+
+
+@dataclass
+class Verdict:
+    """The sanitizer's conclusion about one drawing."""
+
+    status: str
+    score: float | None = None
+    reasons: list[str] = field(default_factory=list)
+    features: dict[str, float] = field(default_factory=dict)
+    model_version: str | None = None
+    letter_probability: float | None = None
+
+    def to_tags(self) -> dict[str, str]:
+        """The verdict as S3 object tags (at most 7 of S3's 10, each value within 256 characters)."""
+        tags = {"status": self.status}
+        if self.score is not None:
+            tags["score"] = f"{self.score:.3f}"
+        if self.reasons:
+            tags["reasons"] = " ".join(self.reasons)[:256]
+        if self.model_version:
+            tags["model"] = self.model_version
+        if self.letter_probability is not None:
+            tags["letter_p"] = f"{self.letter_probability:.3f}"
+        shown = " ".join(f"{k}={v:.3g}" for k, v in self.features.items() if np.isfinite(v))
+        tags["features"] = shown[:256] or "none"
+        return tags
+
+
+def extract(
+    png: bytes, drawing_id: str, alphabet: str, letter: str, verdict: str | None = None
+) -> Sample | None:
+    """Decode a drawing into a training :class:`Sample`, or ``None`` if it is blank or invalid."""
+    try:
+        ink = decode_ink(png)
+    except InvalidDrawing:
+        return None
+    features = image_features(ink)
+    if features is None:
+        return None
+    image = normalised_image(ink)
+    return Sample(drawing_id, alphabet, letter, feature_vector(features), image.ravel(), verdict)
+
+
+def score_drawing(
+    png: bytes,
+    record: dict[str, Any] | None,
+    model: ModelSet | None,
+    *,
+    alphabet: str,
+    letter: str,
+    drawing_id: str = "",
+) -> Verdict:
+    """Score one stored drawing.
+
+    ``invalid``: the PNG cannot be decoded (corrupt, not a PNG, a decompression bomb).
+    ``suspicious``: blank, improbable for its letter (``improbable-shape``), or likelier another
+    letter (``wrong-letter:U+XXXX``). ``unscored``: no model for the letter yet. ``ok`` otherwise.
+    The score is the larger of the two margins (> 0 means flagged).
+    """
+    try:
+        ink = decode_ink(png)
+    except InvalidDrawing as error:
+        return Verdict("invalid", reasons=[error.reason])
+    strokes = stroke_features(record)
+    features = image_features(ink)
+    if features is None:
+        return Verdict(
+            "suspicious", reasons=["blank"], features=strokes, model_version=model and model.version
+        )
+    shown = {name: features[name] for name in TAGGED_FEATURES} | strokes
+    letter_model = model.letters.get((alphabet, letter)) if model else None
+    if model is None or letter_model is None:
+        return Verdict("unscored", features=shown, model_version=model and model.version)
+    x = feature_vector(features)
+    reasons = []
+    shape = float(letter_model.shape_margin(x))
+    if shape > 0:
+        reasons.append("improbable-shape")
+    score = shape
+    probability = None
+    consistency = model.letter_margin(alphabet, letter, drawing_id, normalised_image(ink).ravel())
+    if consistency is not None:
+        margin, likeliest, probability = consistency
+        score = max(score, margin)
+        if margin > 0:
+            reasons.append(f"wrong-letter:U+{ord(likeliest):04X}")
+    if not np.isfinite(score):
+        return Verdict(
+            "invalid", reasons=["non-finite-score"], features=shown, model_version=model.version
+        )
+    status = "suspicious" if reasons else "ok"
+    return Verdict(status, score, reasons, shown, model.version, probability)

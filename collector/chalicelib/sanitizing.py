@@ -1,0 +1,194 @@
+"""Store-level sanitizer jobs: tag one drawing, refit the models, rescore everything, record verdicts.
+
+They work on any :class:`Storage`, so the same code runs in Lambda, in ``comnist serve`` and in
+the ``comnist`` command on a local store or a bucket. numpy arrives with ``sanitizer``, which is
+imported inside the functions: the upload path imports this package's modules without paying
+for numpy.
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from .keys import DRAWINGS_PREFIX, MODELS_CURRENT_KEY, DrawingRef, model_key, parse_drawing_key
+from .storage import NotFound, Storage
+
+VERDICTS = ("ok", "rejected")
+_cache: dict[str, Any] = {}
+_cache_lock = threading.Lock()
+
+
+def load_current_model(store: Storage) -> Any:
+    """The :class:`sanitizer.ModelSet` in force, or ``None``; cached per version in the process."""
+    from sanitizer import ModelSet
+
+    try:
+        pointer = store.get_json(MODELS_CURRENT_KEY)
+    except (NotFound, ValueError):
+        return None
+    version = pointer.get("version")
+    with _cache_lock:
+        cached = _cache.get(store.name)
+        if cached is not None and cached.version == version:
+            return cached
+        try:
+            model = ModelSet.from_json(store.get(model_key(version)).data)
+        except (NotFound, ValueError, KeyError, TypeError):
+            return None
+        _cache[store.name] = model
+        return model
+
+
+def _record(store: Storage, ref: DrawingRef) -> dict[str, Any] | None:
+    try:
+        record = store.get_json(ref.record_key)
+    except (NotFound, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def tag_drawing(store: Storage, key: str, model: Any = None) -> dict[str, str]:
+    """Score the drawing at ``key`` with ``model`` (default: the current one) and write its tags.
+
+    A human ``verdict`` tag is kept as it is. Returns the tags written; raises :class:`NotFound`
+    if the drawing does not exist.
+    """
+    from sanitizer import score_drawing
+
+    ref = parse_drawing_key(key)
+    png = store.get(key).data
+    previous = store.get_tags(key)
+    model = model if model is not None else load_current_model(store)
+    verdict = score_drawing(
+        png, _record(store, ref), model, alphabet=ref.alphabet, letter=ref.letter, drawing_id=ref.id
+    )
+    tags = verdict.to_tags()
+    if previous.get("verdict") in VERDICTS:
+        tags["verdict"] = previous["verdict"]
+    store.put_tags(key, tags)
+    return tags
+
+
+def drawing_keys(store: Storage) -> Iterable[str]:
+    return (key for key in store.list_keys(DRAWINGS_PREFIX) if key.endswith(".png"))
+
+
+def _sample(store: Storage, key: str) -> Any:
+    from sanitizer import extract
+
+    try:
+        ref = parse_drawing_key(key)
+        verdict = store.get_tags(key).get("verdict")
+        return extract(store.get(key).data, ref.id, ref.alphabet, ref.letter, verdict)
+    except (ValueError, NotFound):
+        return None
+
+
+def refit(
+    store: Storage,
+    *,
+    workers: int = 8,
+    progress: Callable[[int], None] | None = None,
+    **fit_options: Any,
+) -> Any:
+    """Fit new models from every stored drawing, store them and make them current; return them."""
+    from sanitizer import fit_models
+
+    with ThreadPoolExecutor(workers) as pool:
+        samples = []
+        for sample in pool.map(lambda key: _sample(store, key), drawing_keys(store)):
+            if progress:
+                progress(1)
+            if sample is not None:
+                samples.append(sample)
+    model = fit_models(samples, **fit_options)
+    store.put(model_key(model.version), model.to_json(), content_type="application/json")
+    store.put_json(MODELS_CURRENT_KEY, {"version": model.version, "key": model_key(model.version)})
+    return model
+
+
+def rescore(
+    store: Storage,
+    *,
+    workers: int = 4,
+    resume: bool = True,
+    progress: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[str, int]:
+    """Re-tag every drawing with the current model; return counts per status.
+
+    With ``resume``, drawings already tagged by the current model version are skipped, so an
+    interrupted run (or a Lambda reaching its time limit, via ``should_stop``) continues where it
+    stopped. Human verdicts are never overridden.
+    """
+    model = load_current_model(store)
+    version = model.version if model is not None else None
+    counts: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def one(key: str) -> None:
+        if should_stop and should_stop():
+            return
+        try:
+            if resume and version and store.get_tags(key).get("model") == version:
+                status = "skipped"
+            else:
+                status = tag_drawing(store, key, model)["status"]
+        except NotFound:
+            status = "missing"
+        with lock:
+            counts[status] = counts.get(status, 0) + 1
+        if progress:
+            progress(1)
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, drawing_keys(store)))
+    return counts
+
+
+def find_drawing(store: Storage, drawing_id: str) -> str:
+    """The PNG key of a drawing id, from its idempotency claim or, failing that, a listing."""
+    from .keys import request_key
+
+    try:
+        key = store.get_json(request_key(drawing_id)).get("key", "")
+        parse_drawing_key(key)
+        if store.exists(key):
+            return key
+    except (NotFound, ValueError):
+        pass
+    for key in drawing_keys(store):
+        if key.endswith(f"/{drawing_id}.png"):
+            return key
+    raise NotFound(drawing_id)
+
+
+def mark(store: Storage, drawing_id: str, verdict: str) -> dict[str, str]:
+    """Record the maintainer's verdict (``ok`` or ``rejected``) on a drawing; return its tags."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}")
+    key = find_drawing(store, drawing_id)
+    tags = store.get_tags(key)
+    tags["verdict"] = verdict
+    store.put_tags(key, tags)
+    return tags
+
+
+def mark_csv(store: Storage, path: Path) -> dict[str, int]:
+    """Record verdicts from a CSV with columns ``id`` and ``verdict``; return counts."""
+    counts = {"marked": 0, "unknown": 0, "invalid": 0}
+    with open(path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            try:
+                mark(store, (row.get("id") or "").strip(), (row.get("verdict") or "").strip())
+                counts["marked"] += 1
+            except NotFound:
+                counts["unknown"] += 1
+            except ValueError:
+                counts["invalid"] += 1
+    return counts
