@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "comnist.serve",
     "comnist.inventory",
     "comnist.cloud",
+    "comnist.sanitizing_cli",
 ]
 
 

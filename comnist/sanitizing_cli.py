@@ -1,0 +1,155 @@
+"""``comnist refit | rescore | review | mark | evaluate``: the maintainer's sanitizer commands."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import json
+from pathlib import Path
+
+from chalicelib import sanitizing
+from chalicelib.keys import DRAWINGS_PREFIX
+from chalicelib.storage import NotFound, Storage
+
+from .inventory import iter_drawings
+from .progress import Progress
+from .stores import add_store_arguments, drawings_store_from
+
+FLAGGED = ("suspicious", "invalid")
+
+
+def count_drawings(store: Storage) -> int:
+    return sum(1 for key in store.list_keys(DRAWINGS_PREFIX) if key.endswith(".png"))
+
+
+def run_refit(args: argparse.Namespace) -> int:
+    store = drawings_store_from(args)
+    with Progress(count_drawings(store), "reading drawings") as progress:
+        model = sanitizing.refit(
+            store,
+            progress=progress.advance,
+            contamination=args.contamination,
+            min_drawings=args.min_drawings,
+        )
+    print(
+        f"model {model.version}: {len(model.letters)} letters fitted, classifiers for {sorted(model.classifiers)}"
+    )
+    return 0
+
+
+def run_rescore(args: argparse.Namespace) -> int:
+    store = drawings_store_from(args)
+    with Progress(count_drawings(store), "rescoring") as progress:
+        counts = sanitizing.rescore(
+            store, workers=args.workers, resume=not args.all, progress=progress.advance
+        )
+    print(json.dumps(counts, sort_keys=True))
+    return 0
+
+
+def run_mark(args: argparse.Namespace) -> int:
+    store = drawings_store_from(args)
+    if args.csv:
+        print(json.dumps(sanitizing.mark_csv(store, args.csv)))
+        return 0
+    if not args.id or not args.verdict:
+        raise SystemExit("comnist mark: give ID and ok|rejected, or --csv FILE")
+    try:
+        sanitizing.mark(store, args.id, args.verdict)
+    except NotFound:
+        raise SystemExit(f"comnist mark: no drawing with id {args.id}") from None
+    print(f"{args.id}: {args.verdict}")
+    return 0
+
+
+def review_page(store: Storage, rows: list[dict]) -> str:
+    """A self-contained HTML contact sheet of flagged drawings, grouped per letter."""
+    by_letter: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        by_letter.setdefault((row["alphabet"], row["letter"]), []).append(row)
+    parts = [
+        "<!doctype html><html lang='en'><meta charset='utf-8'><title>CoMNIST review</title>",
+        "<style>body{font-family:system-ui,sans-serif;margin:1rem}figure{display:inline-block;margin:4px;"
+        "width:140px;vertical-align:top;font-size:11px}img{width:139px;height:139px;border:1px solid #999;"
+        "background:#fff}code{word-break:break-all}</style>",
+        f"<h1>Flagged drawings: {len(rows)}</h1>",
+        "<p>Record a verdict with <code>comnist mark ID ok|rejected</code> or a CSV of id,verdict.</p>",
+    ]
+    for (alphabet, letter), group in sorted(by_letter.items()):
+        parts.append(f"<h2>{html.escape(alphabet)} {html.escape(letter)} ({len(group)})</h2>")
+        for row in group:
+            try:
+                data = base64.b64encode(store.get(row["key"]).data).decode()
+            except NotFound:
+                continue
+            parts.append(
+                f"<figure><img alt='drawing {html.escape(row['id'])}' src='data:image/png;base64,{data}'>"
+                f"<figcaption><code>{html.escape(row['id'])}</code><br>{html.escape(row['status'])}: "
+                f"{html.escape(row['reasons'] or '')} (score {html.escape(str(row['score']))})</figcaption></figure>"
+            )
+    parts.append("</html>")
+    return "\n".join(parts)
+
+
+def run_review(args: argparse.Namespace) -> int:
+    store = drawings_store_from(args)
+    rows = [
+        row
+        for row in iter_drawings(store, letter=args.letter)
+        if row["status"] in FLAGGED and not row["verdict"]
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(review_page(store, rows), encoding="utf-8")
+    print(f"{len(rows)} flagged drawings in {args.out}")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
+
+    evaluate(args.samples, out_dir=args.out, seed=args.seed)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "refit", help="fit new sanitizer models from all stored drawings"
+    )
+    add_store_arguments(parser)
+    parser.add_argument(
+        "--contamination", type=float, default=0.03, help="share of junk assumed without labels"
+    )
+    parser.add_argument(
+        "--min-drawings", type=int, default=20, help="letters with fewer stay unscored"
+    )
+    parser.set_defaults(run=run_refit)
+
+    parser = subparsers.add_parser("rescore", help="re-tag every drawing with the current model")
+    add_store_arguments(parser)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--all", action="store_true", help="also drawings already scored by this model"
+    )
+    parser.set_defaults(run=run_rescore)
+
+    parser = subparsers.add_parser("review", help="write an HTML contact sheet of flagged drawings")
+    add_store_arguments(parser)
+    parser.add_argument("--letter", help="only this letter (or code point)")
+    parser.add_argument("--out", type=Path, default=Path("review/index.html"))
+    parser.set_defaults(run=run_review)
+
+    parser = subparsers.add_parser("mark", help="record your verdict on a drawing")
+    add_store_arguments(parser)
+    parser.add_argument("id", nargs="?", help="drawing id")
+    parser.add_argument("verdict", nargs="?", choices=sanitizing.VERDICTS)
+    parser.add_argument("--csv", type=Path, help="a CSV with columns id,verdict")
+    parser.set_defaults(run=run_mark)
+
+    parser = subparsers.add_parser(
+        "evaluate", help="measure the sanitizer on real drawings with injected junk"
+    )
+    parser.add_argument("--samples", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--out", type=Path, default=Path("build/evaluation"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(run=run_evaluate)
