@@ -1,0 +1,263 @@
+"""Build the CoMNIST drawing site: one page set per language, rendered from ``site/`` with Jinja2.
+
+    python build_site.py [--out build/site] [--api-url /api] [--site-url URL]
+                         [--contributors-data data/contributors | --contributors-bucket NAME]
+                         [--deploy s3://BUCKET]
+
+A language is one message catalog, ``site/messages/<code>.json``. Static assets get content-hashed
+names so they can be cached for a year; Open Graph images (1200x630) are drawn with Pillow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import mimetypes
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from PIL import Image, ImageDraw, ImageFont
+
+from chalicelib.alphabets import alphabets
+from chalicelib.storage import LocalStorage, S3Storage, Storage
+
+SITE_DIR = Path(__file__).resolve().parent / "site"
+LEVELS = [3, 10, 15, 25, 50, 75, 100, 125]
+GOAL = 1000
+PAGES = {"draw": "index.html", "thanks": "thanks.html", "contributors": "contributors.html", "about": "about.html"}
+OG_LOCALES = {"en": "en_GB", "fr": "fr_FR", "ru": "ru_RU"}
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=300"
+FONT_CANDIDATES = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf",
+]
+# Hand-drawn-looking capitals for the sharing card, as strokes in a 100x100 box.
+CARD_LETTERS = {
+    "Ж": [[(10, 10), (40, 50), (10, 90)], [(50, 8), (50, 92)], [(90, 10), (60, 50), (90, 90)], [(40, 50), (60, 50)]],
+    "A": [[(12, 92), (50, 8), (88, 92)], [(28, 60), (72, 60)]],
+    "Я": [[(80, 92), (80, 8), (35, 8), (20, 22), (22, 42), (40, 52), (80, 52)], [(52, 52), (18, 92)]],
+}
+
+
+def load_catalogs(site_dir: Path = SITE_DIR) -> dict[str, dict[str, Any]]:
+    """Every message catalog, keyed by language code, with English filling any missing key."""
+    catalogs = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((site_dir / "messages").glob("*.json"))}
+    english = catalogs.get("en", {})
+    return {code: {**english, **messages} for code, messages in catalogs.items()}
+
+
+def hash_assets(site_dir: Path, out_dir: Path) -> dict[str, str]:
+    """Copy static files under content-hashed names; return ``{name: "/assets/hashed-name"}``."""
+    mapping = {}
+    (out_dir / "assets").mkdir(parents=True, exist_ok=True)
+    for path in sorted((site_dir / "static").iterdir()):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+        hashed = f"{path.stem}.{digest}{path.suffix}"
+        shutil.copyfile(path, out_dir / "assets" / hashed)
+        mapping[path.name] = f"/assets/{hashed}"
+    return mapping
+
+
+def contributor_names(store: Storage | None) -> list[str]:
+    """Names of contributors who consented to the thanks page, without duplicates, sorted."""
+    if store is None:
+        return []
+    names = set()
+    for key in store.list_keys("contributors/"):
+        try:
+            record = store.get_json(key)
+        except ValueError:
+            continue
+        name = (record.get("name") or "").strip()
+        if name and (record.get("consent") or {}).get("thanks_page") is True:
+            names.add(name)
+    return sorted(names, key=str.casefold)
+
+
+def share_links(page_url: str, text: str) -> list[tuple[str, str]]:
+    """Plain share URLs: no third-party script is ever loaded."""
+    url = quote(page_url, safe="")
+    message = quote(text, safe="")
+    return [
+        ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={url}"),
+        ("VK", f"https://vk.com/share.php?{urlencode({'url': page_url, 'title': text})}"),
+        ("LinkedIn", f"https://www.linkedin.com/sharing/share-offsite/?url={url}"),
+        ("Telegram", f"https://t.me/share/url?url={url}&text={message}"),
+        ("X", f"https://twitter.com/intent/tweet?url={url}&text={message}"),
+        ("WhatsApp", f"https://wa.me/?text={quote(text + ' ' + page_url, safe='')}"),
+    ]
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    for candidate in FONT_CANDIDATES:
+        if Path(candidate).is_file():
+            return ImageFont.truetype(candidate, size)
+    return ImageFont.load_default(size=size)
+
+
+def render_og_image(messages: dict[str, Any], path: Path) -> None:
+    """Draw the 1200x630 sharing card: three hand-drawn letters, the headline and the tagline."""
+    card = Image.new("RGB", (1200, 630), "#fafaf7")
+    draw = ImageDraw.Draw(card)
+    for i, strokes in enumerate(CARD_LETTERS.values()):
+        left, top, size = 60 + i * 190, 90, 170
+        draw.rounded_rectangle((left - 10, top - 10, left + size + 10, top + size + 10), 18, outline="#111", width=4)
+        for stroke in strokes:
+            points = [(left + x * size / 100, top + y * size / 100) for x, y in stroke]
+            draw.line(points, fill="#111", width=12, joint="curve")
+            for x, y in (points[0], points[-1]):
+                draw.ellipse((x - 6, y - 6, x + 6, y + 6), fill="#111")
+    draw.text((60, 330), "CoMNIST", font=_font(96), fill="#0b5cad")
+    draw.text((60, 450), messages["og_headline"], font=_font(54), fill="#111")
+    draw.text((60, 530), messages["og_tagline"], font=_font(34), fill="#4a4a4a")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    card.save(path, "PNG", optimize=True)
+
+
+def client_config(lang: str, messages: dict[str, Any], api_url: str, share_url: str) -> dict[str, Any]:
+    """What the page script needs, embedded as JSON in each page."""
+    return {
+        "lang": lang,
+        "alphabet": messages["alphabet"],
+        "alphabets": {a.id: {"letters": list(a.letters)} for a in alphabets().values()},
+        "api": api_url.rstrip("/"),
+        "base": "",
+        "goal": GOAL,
+        "levels": LEVELS,
+        "share_url": share_url,
+        "messages": {k: v for k, v in messages.items() if not k.endswith("_body")},
+    }
+
+
+def build(
+    out_dir: Path,
+    api_url: str = "/api",
+    site_url: str = "http://127.0.0.1:8000",
+    contributors_store: Storage | None = None,
+    downloads_url: str = "https://github.com/GregVial/CoMNIST",
+    site_dir: Path = SITE_DIR,
+) -> Path:
+    """Render the whole site into ``out_dir`` (emptied first) and return it."""
+    site_url = site_url.rstrip("/")
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    catalogs = load_catalogs(site_dir)
+    assets = hash_assets(site_dir, out_dir)
+    env = Environment(
+        loader=FileSystemLoader(site_dir / "templates"),
+        autoescape=select_autoescape(["html"], default_for_string=True),
+        trim_blocks=False,
+    )
+    env.globals["asset"] = lambda name: assets[name]
+    names = contributor_names(contributors_store)
+    languages = sorted(catalogs)
+    language_names = [(code, catalogs[code]["language_name"]) for code in languages]
+    for lang, messages in catalogs.items():
+        render_og_image(messages, out_dir / "og" / f"{lang}.png")
+        other_alphabet = "latin" if messages["alphabet"] == "cyrillic" else "cyrillic"
+        share_url = f"{site_url}/{lang}/"
+        for page, filename in PAGES.items():
+            context = {
+                "lang": lang,
+                "m": messages,
+                "page": page,
+                "page_file": "" if filename == "index.html" else filename,
+                "page_url": f"{site_url}/{lang}/" + ("" if filename == "index.html" else filename),
+                "site_url": site_url,
+                "base": "",
+                "languages": languages,
+                "og_image_url": f"{site_url}/og/{lang}.png",
+                "og_locale": OG_LOCALES.get(lang, lang),
+                "config": client_config(lang, messages, api_url, share_url),
+                "first_letter": alphabets()[messages["alphabet"]].letters[0],
+                "share_links": share_links(share_url, messages["share_text"]),
+                "other_alphabet": other_alphabet,
+                "downloads_url": downloads_url,
+                "names": names,
+            }
+            html = env.get_template(f"{page}.html").render(context)
+            target = out_dir / lang / filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(html, encoding="utf-8")
+    root_context = {
+        "m": catalogs.get("en", next(iter(catalogs.values()))),
+        "languages": languages,
+        "language_names": language_names,
+        "site_url": site_url,
+        "base": "",
+        "og_image_url": f"{site_url}/og/en.png",
+    }
+    (out_dir / "index.html").write_text(env.get_template("root.html").render(root_context), encoding="utf-8")
+    (out_dir / "404.html").write_text(env.get_template("404.html").render(root_context), encoding="utf-8")
+    return out_dir
+
+
+def cache_control(relative: str) -> str:
+    return IMMUTABLE if relative.startswith("assets/") else SHORT
+
+
+def content_type(path: Path) -> str:
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
+        kind += "; charset=utf-8"
+    return kind
+
+
+def deploy(out_dir: Path, bucket: str, client: Any = None) -> int:
+    """Upload a built site to its S3 website bucket; return the number of files uploaded."""
+    if client is None:
+        import boto3
+
+        client = boto3.client("s3")
+    files = sorted(p for p in out_dir.rglob("*") if p.is_file())
+    for path in files:
+        relative = path.relative_to(out_dir).as_posix()
+        client.put_object(
+            Bucket=bucket,
+            Key=relative,
+            Body=path.read_bytes(),
+            ContentType=content_type(path),
+            CacheControl=cache_control(relative),
+        )
+    client.put_bucket_website(
+        Bucket=bucket,
+        WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}, "ErrorDocument": {"Key": "404.html"}},
+    )
+    return len(files)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("build/site"))
+    parser.add_argument("--api-url", default="/api", help="the collector API's base URL")
+    parser.add_argument("--site-url", default="http://127.0.0.1:8000", help="the site's public URL, for sharing")
+    parser.add_argument("--downloads-url", default="https://github.com/GregVial/CoMNIST")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--contributors-data", type=Path, help="local contributors store (data/contributors)")
+    group.add_argument("--contributors-bucket", help="the contributors bucket on S3")
+    parser.add_argument("--deploy", metavar="s3://BUCKET", help="upload the built site to this bucket")
+    args = parser.parse_args(argv)
+    store: Storage | None = None
+    if args.contributors_bucket:
+        store = S3Storage(args.contributors_bucket)
+    elif args.contributors_data and args.contributors_data.is_dir():
+        store = LocalStorage(args.contributors_data)
+    out = build(args.out, args.api_url, args.site_url, store, args.downloads_url)
+    print(f"built the site in {out}")
+    if args.deploy:
+        if not args.deploy.startswith("s3://"):
+            parser.error("--deploy takes s3://BUCKET")
+        count = deploy(out, args.deploy[5:].strip("/"))
+        print(f"uploaded {count} files to {args.deploy}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,364 @@
+/* CoMNIST drawing site: drawing, the upload queue and the game. No dependencies. */
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("config").textContent);
+  var m = config.messages;
+  var PREFIX = "comnist:";
+  var LIMITS = { strokes: 64, points: 3900, perStroke: 1000 };
+
+  // ---- storage that survives reloads (and degrades to memory when blocked) ----
+  var memory = {};
+  function load(name, fallback) {
+    try {
+      var raw = window.localStorage.getItem(PREFIX + name);
+      return raw === null ? fallback : JSON.parse(raw);
+    } catch (e) {
+      return name in memory ? memory[name] : fallback;
+    }
+  }
+  function save(name, value) {
+    memory[name] = value;
+    try { window.localStorage.setItem(PREFIX + name, JSON.stringify(value)); } catch (e) { /* private mode */ }
+  }
+
+  function uuid4() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    // crypto.randomUUID needs a secure context; a LAN kiosk over plain http has getRandomValues only.
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64;
+    b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  var session = load("session", null);
+  if (!session) { session = uuid4(); save("session", session); }
+
+  function fmt(n) { return new Intl.NumberFormat(config.lang).format(n); }
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (all, key) { return key in values ? values[key] : all; });
+  }
+  function $(id) { return document.getElementById(id); }
+
+  // ---- background uploads: a persistent queue, sent in order, retried with backoff ----
+  var sending = false, attempt = 0, retryTimer = null;
+
+  function pending() { return load("queue", []); }
+  function enqueue(drawing) { var q = pending(); q.push(drawing); save("queue", q); }
+  function forget(id) { save("queue", pending().filter(function (d) { return d.id !== id; })); }
+  function retryable(status) { return status >= 500 || status === 408 || status === 429; }
+
+  function post(path, body) {
+    return fetch(config.api + path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body)
+    });
+  }
+
+  function schedule() {
+    clearTimeout(retryTimer);
+    var delay = Math.min(60000, 1000 * Math.pow(2, Math.min(attempt, 6))) * (0.75 + Math.random() / 2);
+    retryTimer = setTimeout(flush, delay);
+  }
+
+  function flush() {
+    if (sending) return;
+    var item = pending()[0];
+    var contributor = load("contributor", null);
+    if (!item && !contributor) { showQueue(); return; }
+    sending = true;
+    var request = item ? post("/drawings", item) : post("/contributors", contributor);
+    request.then(function (response) {
+      if (retryable(response.status)) throw new Error("HTTP " + response.status);
+      if (!response.ok && window.console) console.warn("CoMNIST refused an upload", response.status);
+      // Delivered (201), already there (200) or refused for good (4xx): either way it leaves the queue.
+      if (item) forget(item.id); else save("contributor", null);
+      attempt = 0;
+      sending = false;
+      showQueue();
+      flush();
+    }).catch(function () {
+      sending = false;
+      attempt += 1;
+      showQueue();
+      schedule();
+    });
+  }
+
+  function showQueue() {
+    var el = $("queue-status");
+    if (!el) return;
+    var n = pending().length;
+    el.textContent = n ? fill(m.pending, { n: fmt(n) }) : (load("count", 0) ? m.all_sent : "");
+  }
+
+  window.addEventListener("online", function () { attempt = 0; flush(); });
+
+  // ---- pages other than the drawing page ----
+  var thanks = $("thanks-count");
+  if (thanks) thanks.textContent = fill(thanks.getAttribute("data-template"), { n: fmt(load("count", 0)) });
+  var shareButton = $("native-share");
+  if (shareButton && navigator.share) {
+    shareButton.hidden = false;
+    shareButton.addEventListener("click", function () {
+      navigator.share({ title: document.title, text: m.share_text, url: config.share_url }).catch(function () {});
+    });
+  }
+
+  var canvas = $("draw-area");
+  if (!canvas) { flush(); return; }
+
+  // ---- the drawing page ----
+  var params = new URLSearchParams(location.search);
+  var alphabet = params.get("alphabet") || load("alphabet:" + config.lang, config.alphabet);
+  if (!config.alphabets[alphabet]) alphabet = config.alphabet;
+  var counts = {};
+  var goal = config.goal;
+  var letter = null;
+  var strokes = [], current = null, activePointer = null, startTime = null, lastTime = 0, pointerType = "mouse";
+  var ctx = canvas.getContext("2d");
+
+  function totalPoints() {
+    return strokes.reduce(function (sum, s) { return sum + s[0].length; }, 0);
+  }
+
+  function lineWidth() { return canvas.clientWidth * 15 / 278; }
+
+  function redraw() {
+    var dpr = window.devicePixelRatio || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.lineWidth = lineWidth();
+    ctx.strokeStyle = ctx.fillStyle = "#000";
+    strokes.forEach(function (s) {
+      ctx.beginPath();
+      if (s[0].length === 1) {
+        ctx.arc(s[0][0], s[1][0], lineWidth() / 2, 0, 2 * Math.PI);
+        ctx.fill();
+        return;
+      }
+      ctx.moveTo(s[0][0], s[1][0]);
+      for (var i = 1; i < s[0].length; i++) ctx.lineTo(s[0][i], s[1][i]);
+      ctx.stroke();
+    });
+  }
+
+  function resize() {
+    var dpr = window.devicePixelRatio || 1;
+    canvas.width = Math.round(canvas.clientWidth * dpr);
+    canvas.height = Math.round(canvas.clientHeight * dpr);
+    redraw();
+  }
+
+  function updateButtons() {
+    var empty = strokes.length === 0;
+    $("undo").disabled = empty;
+    $("clear").disabled = empty;
+    $("next").disabled = empty;
+  }
+
+  function position(event) {
+    var rect = canvas.getBoundingClientRect();
+    var w = rect.width, h = rect.height;
+    // Keep points near the canvas: a finger sliding off it must not produce far-away coordinates.
+    var x = Math.min(Math.max(event.clientX - rect.left, -0.2 * w), 1.2 * w);
+    var y = Math.min(Math.max(event.clientY - rect.top, -0.2 * h), 1.2 * h);
+    return [Math.round(x * 10) / 10, Math.round(y * 10) / 10];
+  }
+
+  function addPoint(event) {
+    if (totalPoints() >= LIMITS.points || current[0].length >= LIMITS.perStroke) return;
+    var p = position(event);
+    var n = current[0].length;
+    if (n && Math.abs(p[0] - current[0][n - 1]) + Math.abs(p[1] - current[1][n - 1]) < 1) return;
+    lastTime = Math.max(lastTime, Math.round(event.timeStamp - startTime));
+    current[0].push(p[0]);
+    current[1].push(p[1]);
+    current[2].push(lastTime);
+  }
+
+  canvas.addEventListener("pointerdown", function (event) {
+    // One pointer draws; a second finger (or a palm) is ignored until the first lifts.
+    if (activePointer !== null || strokes.length >= LIMITS.strokes) return;
+    if (event.pointerType === "mouse" && event.button !== 0) return;
+    event.preventDefault();
+    activePointer = event.pointerId;
+    pointerType = event.pointerType || "mouse";
+    try { canvas.setPointerCapture(event.pointerId); } catch (e) { /* synthetic pointers */ }
+    if (startTime === null) { startTime = event.timeStamp; lastTime = 0; }
+    current = [[], [], []];
+    strokes.push(current);
+    addPoint(event);
+    redraw();
+  });
+
+  canvas.addEventListener("pointermove", function (event) {
+    if (event.pointerId !== activePointer) return;
+    event.preventDefault();
+    var events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+    if (!events.length) events = [event];
+    events.forEach(addPoint);
+    redraw();
+  });
+
+  function endStroke(event) {
+    if (event.pointerId !== activePointer) return;
+    activePointer = null;
+    current = null;
+    updateButtons();
+  }
+  canvas.addEventListener("pointerup", endStroke);
+  canvas.addEventListener("pointercancel", endStroke);
+  canvas.addEventListener("contextmenu", function (event) { event.preventDefault(); });
+
+  function clearDrawing() {
+    strokes = [];
+    current = null;
+    activePointer = null;
+    startTime = null;
+    redraw();
+    updateButtons();
+  }
+
+  $("undo").addEventListener("click", function () { strokes.pop(); redraw(); updateButtons(); });
+  $("clear").addEventListener("click", clearDrawing);
+  document.addEventListener("keydown", function (event) {
+    if ((event.ctrlKey || event.metaKey) && event.key === "z" && strokes.length) { strokes.pop(); redraw(); updateButtons(); }
+  });
+
+  // ---- letters: fewest drawings first, never the same twice in a row ----
+  function chooseLetter() {
+    var letters = config.alphabets[alphabet].letters.filter(function (l) { return l !== letter; });
+    letters.sort(function (a, b) { return (counts[a] || 0) - (counts[b] || 0); });
+    // A random pick among the few least drawn keeps many participants from all drawing one letter.
+    var pool = letters.slice(0, Math.min(4, letters.length));
+    letter = pool[Math.floor(Math.random() * pool.length)];
+    $("prompt-letter").textContent = letter;
+    showGoal();
+  }
+
+  function showGoal() {
+    var count = counts[letter] || 0;
+    $("goal-text").textContent = fill(m.goal, { letter: letter, count: fmt(count), goal: fmt(goal) });
+    $("goal-bar").style.width = Math.min(100, 100 * count / goal) + "%";
+  }
+
+  function loadStats() {
+    return fetch(config.api + "/stats").then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.json();
+    }).then(function (stats) {
+      goal = stats.goal || goal;
+      var a = stats.alphabets && stats.alphabets[alphabet];
+      if (a) counts = a.letters;
+    }).catch(function () { /* offline: balance locally */ });
+  }
+
+  // ---- game: counter, levels, celebrations ----
+  function levelOf(n) {
+    var level = 0;
+    config.levels.forEach(function (threshold) { if (n >= threshold) level += 1; });
+    return level;
+  }
+
+  function showGame(celebrate) {
+    var n = load("count", 0);
+    $("counter").textContent = fmt(n);
+    var level = levelOf(n);
+    $("level-name").textContent = level ? m.levels[level - 1] : "—";
+    var previous = level ? config.levels[level - 1] : 0;
+    var next = config.levels[level];
+    var share = next ? (n - previous) / (next - previous) : 1;
+    $("level-bar").style.width = Math.round(share * 100) + "%";
+    $("level-progress").setAttribute("aria-valuenow", String(Math.round(share * 100)));
+    $("level-next").textContent = next ? m.next_level + " " + fmt(next - n) + " · " + m.levels[level] : m.max_level;
+    $("notice").hidden = n > 0;
+    if (celebrate && config.levels.indexOf(n) >= 0) {
+      $("celebration-text").textContent = m.levelup + " " + m.levels[level - 1];
+      var box = $("celebration");
+      box.hidden = false;
+      clearTimeout(showGame.timer);
+      showGame.timer = setTimeout(function () { box.hidden = true; }, 1800);
+    }
+    showQueue();
+  }
+
+  $("next").addEventListener("click", function () {
+    if (!strokes.length) return;
+    var rect = canvas.getBoundingClientRect();
+    enqueue({
+      id: uuid4(),
+      session: session,
+      alphabet: alphabet,
+      letter: letter,
+      strokes: strokes,
+      canvas: { width: Math.round(rect.width * 100) / 100, height: Math.round(rect.height * 100) / 100 },
+      device: { pointer: ["touch", "pen", "mouse"].indexOf(pointerType) >= 0 ? pointerType : "mouse",
+                dpr: Math.min(8, Math.max(0.25, window.devicePixelRatio || 1)) },
+      locale: config.lang
+    });
+    counts[letter] = (counts[letter] || 0) + 1;
+    save("count", load("count", 0) + 1);
+    clearDrawing();
+    chooseLetter();
+    showGame(true);
+    flush();
+  });
+
+  // ---- switching alphabet, finishing ----
+  var other = alphabet === "latin" ? "cyrillic" : "latin";
+  var switchLink = $("switch-alphabet");
+  if (config.alphabets[other]) {
+    switchLink.textContent = m.switch_alphabet + ": " + m["alphabet_" + other];
+    switchLink.href = "?alphabet=" + other;
+    switchLink.addEventListener("click", function () { save("alphabet:" + config.lang, other); });
+  } else {
+    switchLink.hidden = true;
+  }
+
+  var dialog = $("finish-dialog");
+  function goToThanks() { location.href = config.base + "/" + config.lang + "/thanks.html"; }
+  $("finish").addEventListener("click", function () {
+    if (dialog.showModal) dialog.showModal(); else goToThanks();
+  });
+  $("back").addEventListener("click", function () { dialog.close(); });
+  $("skip").addEventListener("click", goToThanks);
+  $("finish-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var name = $("name").value.trim(), email = $("email").value.trim();
+    var nameConsent = $("name-consent").checked, emailConsent = $("email-consent").checked;
+    var error = "";
+    if (name && !nameConsent) error = m.error_name_consent;
+    else if (email && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) error = m.error_email;
+    else if (email && !emailConsent) error = m.error_email_consent;
+    $("form-error").textContent = error;
+    if (error) return;
+    var record = { session: session, consent: { thanks_page: !!name && nameConsent, updates: !!email && emailConsent },
+                   count: load("count", 0) };
+    if (name) record.name = name;
+    if (email) record.email = email;
+    save("contributor", record);
+    // The thanks page keeps sending whatever is left, so leaving now loses nothing.
+    var timeout = new Promise(function (resolve) { setTimeout(resolve, 4000); });
+    var sent = post("/contributors", record).then(function (response) {
+      if (!retryable(response.status)) save("contributor", null);
+    }).catch(function () {});
+    Promise.race([sent, timeout]).then(goToThanks);
+  });
+
+  window.addEventListener("resize", resize);
+  resize();
+  updateButtons();
+  showGame(false);
+  chooseLetter();
+  loadStats().then(function () {
+    // Re-pick only if nothing is drawn yet, so a slow answer never swaps the letter under a finger.
+    if (!strokes.length) chooseLetter();
+    showGoal();
+  });
+  flush();
+})();
