@@ -1,0 +1,305 @@
+"""The drawing site as participants use it, in headless Chromium against ``comnist serve``."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from chalicelib.alphabets import code_point
+from conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def touch_stroke(page, cdp, points: list[tuple[float, float]], touch_id: int = 1) -> None:
+    """Draw one stroke with a finger: ``points`` are fractions of the drawing area."""
+    box = page.get_by_test_id("draw-area").bounding_box()
+
+    def at(p):
+        return {
+            "x": box["x"] + p[0] * box["width"],
+            "y": box["y"] + p[1] * box["height"],
+            "id": touch_id,
+        }
+
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at(points[0])]})
+    for p in points[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [at(p)]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    # A finger takes a moment to reach a button; Chromium drops a tap that follows a gesture at once.
+    page.wait_for_timeout(500)
+
+
+def line(start, end, steps: int = 24) -> list[tuple[float, float]]:
+    return [
+        (start[0] + (end[0] - start[0]) * i / steps, start[1] + (end[1] - start[1]) * i / steps)
+        for i in range(steps + 1)
+    ]
+
+
+def wait_for(condition, timeout: float = 20.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def ink(png_path) -> np.ndarray:
+    image = Image.open(png_path)
+    assert image.size == (278, 278) and image.mode == "RGBA"
+    return np.asarray(image)[..., 3]
+
+
+def canvas_ink_at(page, fx: float, fy: float) -> int:
+    """Alpha of the drawing canvas at a fractional position (what the participant sees)."""
+    return page.evaluate(
+        """([fx, fy]) => { const c = document.querySelector('[data-testid=draw-area]');
+             const d = c.getContext('2d').getImageData(Math.floor(fx * c.width), Math.floor(fy * c.height), 1, 1).data;
+             return d[3]; }""",
+        [fx, fy],
+    )
+
+
+def open_drawing_page(context, url: str):
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    page.get_by_test_id("prompt-letter").wait_for()
+    page.wait_for_load_state("networkidle")
+    page.errors = errors
+    return page
+
+
+def test_phone_draws_the_requested_letter_and_the_collector_stores_it(live, phone):
+    page = open_drawing_page(phone, live.url + "/")
+    assert page.url.endswith("/ru/"), "a Russian phone lands on the Russian page"
+    assert page.locator("html").get_attribute("lang") == "ru"
+    letter = page.get_by_test_id("prompt-letter").inner_text().strip()
+    assert re.fullmatch("[А-ЯЁ]", letter)
+    assert page.get_by_test_id("next").is_disabled()
+    screenshot(page, "phone-1-start")
+
+    cdp = phone.new_cdp_session(page)
+    touch_stroke(page, cdp, line((0.5, 0.15), (0.5, 0.85)))  # a vertical bar down the middle
+    assert canvas_ink_at(page, 0.5, 0.5) > 0
+    screenshot(page, "phone-2-drawn")
+    assert page.get_by_test_id("next").is_enabled()
+    page.get_by_test_id("next").tap()
+    page.wait_for_function("document.querySelector('[data-testid=counter]').textContent === '1'")
+    new_letter = page.get_by_test_id("prompt-letter").inner_text().strip()
+    assert new_letter != letter, "never the same letter twice in a row"
+    assert page.get_by_test_id("counter").inner_text() == "1"
+    assert canvas_ink_at(page, 0.5, 0.5) == 0, "the next letter starts on a clean area"
+
+    stored = wait_for(lambda: live.drawings("cyrillic"), what="the stored drawing")
+    assert len(stored) == 1
+    assert stored[0].parent.name == code_point(letter), (
+        "the collector stored the letter that was asked"
+    )
+    alpha = ink(stored[0])
+    assert alpha[100:180, 130:148].mean() > 200, "ink where the finger went"
+    assert alpha[:, :100].max() == 0 and alpha[:, 180:].max() == 0, "no ink elsewhere"
+    record = json.loads(
+        (
+            live.data
+            / "drawings"
+            / "strokes"
+            / "cyrillic"
+            / code_point(letter)
+            / (stored[0].stem + ".json")
+        ).read_text()
+    )
+    assert record["device"]["pointer"] == "touch" and record["locale"] == "ru"
+    screenshot(page, "phone-3-next-letter")
+    assert not page.errors
+
+
+def test_undo_clear_second_finger_and_empty_drawing(live, phone):
+    page = open_drawing_page(phone, live.url + "/ru/")
+    cdp = phone.new_cdp_session(page)
+    touch_stroke(page, cdp, line((0.2, 0.2), (0.2, 0.8)))
+    touch_stroke(page, cdp, line((0.8, 0.2), (0.8, 0.8)))
+    assert canvas_ink_at(page, 0.8, 0.5) > 0
+    page.get_by_test_id("undo").tap()
+    assert canvas_ink_at(page, 0.8, 0.5) == 0 and canvas_ink_at(page, 0.2, 0.5) > 0
+    page.get_by_test_id("clear").tap()
+    assert canvas_ink_at(page, 0.2, 0.5) == 0
+    assert page.get_by_test_id("next").is_disabled(), "an empty drawing cannot be sent"
+    page.get_by_test_id("next").dispatch_event("click")  # even a forced click sends nothing
+    assert page.get_by_test_id("counter").inner_text() == "0"
+
+    # First finger draws a horizontal bar; a second finger lands and moves down the right side.
+    box = page.get_by_test_id("draw-area").bounding_box()
+
+    def at(fx, fy, touch_id):
+        return {
+            "x": box["x"] + fx * box["width"],
+            "y": box["y"] + fy * box["height"],
+            "id": touch_id,
+        }
+
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at(0.2, 0.5, 1)]})
+    cdp.send(
+        "Input.dispatchTouchEvent",
+        {"type": "touchStart", "touchPoints": [at(0.2, 0.5, 1), at(0.9, 0.1, 2)]},
+    )
+    for i in range(1, 21):
+        cdp.send(
+            "Input.dispatchTouchEvent",
+            {
+                "type": "touchMove",
+                "touchPoints": [at(0.2 + 0.03 * i, 0.5, 1), at(0.9, 0.1 + 0.04 * i, 2)],
+            },
+        )
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    page.wait_for_timeout(500)
+    assert canvas_ink_at(page, 0.5, 0.5) > 0
+    assert canvas_ink_at(page, 0.9, 0.6) == 0, "the second finger does not draw"
+    page.get_by_test_id("next").tap()
+    stored = wait_for(lambda: live.drawings(), what="the stored drawing")
+    alpha = ink(stored[0])
+    assert alpha[139, 100:160].min() > 200
+    assert alpha[150:260, 245:260].max() == 0, "no ink where the second finger went"
+    time.sleep(1)
+    assert len(live.drawings()) == 1, "only the drawn letter was sent"
+
+
+def test_offline_drawings_survive_a_reload_and_arrive_exactly_once(live, phone):
+    page = open_drawing_page(phone, live.url + "/ru/")
+    page.route("**/api/drawings", lambda route: route.abort("internetdisconnected"))
+    cdp = phone.new_cdp_session(page)
+    for i in range(3):
+        touch_stroke(page, cdp, line((0.3 + 0.1 * i, 0.2), (0.5, 0.8)))
+        page.get_by_test_id("next").tap()
+    assert page.get_by_test_id("counter").inner_text() == "3", "no waiting: the next letter at once"
+    page.reload()
+    page.get_by_test_id("prompt-letter").wait_for()
+    assert "3" in page.get_by_test_id("queue-status").inner_text()
+    time.sleep(1)
+    assert live.drawings() == [], "nothing arrives while offline"
+    page.unroute("**/api/drawings")
+    wait_for(lambda: len(live.drawings()) == 3, timeout=40, what="three drawings")
+    time.sleep(3)  # any duplicate upload would land now
+    stored = live.drawings()
+    assert len(stored) == 3 and len({p.stem for p in stored}) == 3
+    wait_for(
+        lambda: page.get_by_test_id("queue-status").inner_text() not in ("", "3"),
+        what="queue status",
+    )
+    assert page.evaluate("JSON.parse(localStorage.getItem('comnist:queue') || '[]').length") == 0
+
+
+def test_finish_with_name_and_email_then_the_thanks_page_shows_the_name_as_text(live, phone):
+    page = open_drawing_page(phone, live.url + "/ru/")
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    cdp = phone.new_cdp_session(page)
+    touch_stroke(page, cdp, line((0.5, 0.2), (0.5, 0.8)))
+    page.get_by_test_id("next").tap()
+    page.get_by_test_id("finish").tap()
+    hostile = "<script>alert('x')</script> Аня"
+    page.get_by_test_id("name").fill(hostile)
+    page.get_by_test_id("email").fill("anya@example.org")
+    page.get_by_test_id("send").tap()
+    assert "галочку" in page.locator("#form-error").inner_text(), "a name needs its own consent"
+    page.get_by_test_id("name-consent").check()
+    page.get_by_test_id("email-consent").check()
+    page.get_by_test_id("send").tap()
+    page.wait_for_url("**/ru/thanks.html")
+    assert (
+        page.get_by_test_id("share-vk")
+        .get_attribute("href")
+        .startswith("https://vk.com/share.php?")
+    )
+    assert page.get_by_test_id("other-alphabet").is_visible()
+    screenshot(page, "phone-4-thanks")
+
+    records = wait_for(
+        lambda: list((live.data / "contributors" / "contributors").glob("*.json")),
+        what="the contributor record",
+    )
+    record = json.loads(records[0].read_text())
+    assert record["name"] == hostile and record["email"] == "anya@example.org"
+    assert record["consent"] == {"thanks_page": True, "updates": True}
+
+    live.build_site()  # the contributors page is built from the store
+    page.goto(live.url + "/ru/contributors.html")
+    assert hostile in page.get_by_test_id("contributors").inner_text()
+    assert "anya@example.org" not in page.content()
+    assert dialogs == [], "the name is shown as text, never run"
+    screenshot(page, "phone-5-contributors")
+
+
+@pytest.mark.parametrize(
+    ("path", "lang", "prompt", "alphabet"),
+    [
+        ("/en/", "en", "Draw the capital letter", "[A-Z]"),
+        ("/fr/", "fr", "Dessinez la lettre majuscule", "[A-Z]"),
+        ("/ru/", "ru", "Нарисуйте заглавную букву", "[А-ЯЁ]"),
+    ],
+)
+def test_each_language_page_speaks_its_language(live, desktop, path, lang, prompt, alphabet):
+    page = open_drawing_page(desktop, live.url + path)
+    assert page.locator("html").get_attribute("lang") == lang
+    assert prompt in page.locator(".prompt-text").inner_text()
+    assert re.fullmatch(alphabet, page.get_by_test_id("prompt-letter").inner_text().strip())
+    og = page.locator("meta[property='og:image']").get_attribute("content")
+    assert og.endswith(f"/og/{lang}.png")
+    for test_id in ("undo", "clear", "next", "finish"):
+        assert page.get_by_test_id(test_id).inner_text().strip(), "real buttons with visible labels"
+
+
+def test_legacy_links_keep_working(live, desktop):
+    page = desktop.new_page()
+    page.goto(live.url + "/?ru")
+    page.wait_for_url("**/ru/")
+    page.goto(live.url + "/?fr")
+    page.wait_for_url("**/fr/")
+
+
+def test_desktop_mouse_flow_and_alphabet_switch(live, desktop):
+    page = open_drawing_page(desktop, live.url + "/en/")
+    box = page.get_by_test_id("draw-area").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.8)
+    page.mouse.down()
+    for i in range(1, 21):
+        page.mouse.move(
+            box["x"] + box["width"] * (0.3 + 0.02 * i), box["y"] + box["height"] * (0.8 - 0.03 * i)
+        )
+    page.mouse.up()
+    letter = page.get_by_test_id("prompt-letter").inner_text().strip()
+    page.get_by_test_id("next").click()
+    stored = wait_for(lambda: live.drawings("latin"), what="a Latin drawing")
+    assert stored[0].parent.name == code_point(letter)
+    page.locator("#switch-alphabet").click()
+    page.wait_for_url("**/en/?alphabet=cyrillic")
+    page.wait_for_load_state("networkidle")
+    assert re.fullmatch("[А-ЯЁ]", page.get_by_test_id("prompt-letter").inner_text().strip())
+    screenshot(page, "desktop-cyrillic")
+
+
+def test_first_load_budget_and_no_third_party_requests(live, phone):
+    page = phone.new_page()
+    responses = []
+    page.on("response", lambda response: responses.append(response))
+    page.goto(live.url + "/ru/")
+    page.wait_for_load_state("networkidle")
+    urls = [r.url for r in responses]
+    assert urls and all(url.startswith(live.url) for url in urls), urls
+    total = sum(len(gzip.compress(r.body())) for r in responses)
+    assert total <= 60 * 1024, f"first load is {total} bytes gzipped"
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320, "usable at 320 px"
+    og = Image.open(io.BytesIO(page.request.get(live.url + "/og/ru.png").body()))
+    assert og.size == (1200, 630)
