@@ -29,7 +29,12 @@ from chalicelib.storage import LocalStorage, S3Storage, Storage
 SITE_DIR = Path(__file__).resolve().parent / "site"
 LEVELS = [3, 10, 15, 25, 50, 75, 100, 125]
 GOAL = 1000
-PAGES = {"draw": "index.html", "thanks": "thanks.html", "contributors": "contributors.html", "about": "about.html"}
+PAGES = {
+    "draw": "index.html",
+    "thanks": "thanks.html",
+    "contributors": "contributors.html",
+    "about": "about.html",
+}
 OG_LOCALES = {"en": "en_GB", "fr": "fr_FR", "ru": "ru_RU"}
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300"
@@ -39,15 +44,26 @@ FONT_CANDIDATES = [
 ]
 # Hand-drawn-looking capitals for the sharing card, as strokes in a 100x100 box.
 CARD_LETTERS = {
-    "Ж": [[(10, 10), (40, 50), (10, 90)], [(50, 8), (50, 92)], [(90, 10), (60, 50), (90, 90)], [(40, 50), (60, 50)]],
+    "Ж": [
+        [(10, 10), (40, 50), (10, 90)],
+        [(50, 8), (50, 92)],
+        [(90, 10), (60, 50), (90, 90)],
+        [(40, 50), (60, 50)],
+    ],
     "A": [[(12, 92), (50, 8), (88, 92)], [(28, 60), (72, 60)]],
-    "Я": [[(80, 92), (80, 8), (35, 8), (20, 22), (22, 42), (40, 52), (80, 52)], [(52, 52), (18, 92)]],
+    "Я": [
+        [(80, 92), (80, 8), (35, 8), (20, 22), (22, 42), (40, 52), (80, 52)],
+        [(52, 52), (18, 92)],
+    ],
 }
 
 
 def load_catalogs(site_dir: Path = SITE_DIR) -> dict[str, dict[str, Any]]:
     """Every message catalog, keyed by language code, with English filling any missing key."""
-    catalogs = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((site_dir / "messages").glob("*.json"))}
+    catalogs = {
+        p.stem: json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((site_dir / "messages").glob("*.json"))
+    }
     english = catalogs.get("en", {})
     return {code: {**english, **messages} for code, messages in catalogs.items()}
 
@@ -107,7 +123,9 @@ def render_og_image(messages: dict[str, Any], path: Path) -> None:
     draw = ImageDraw.Draw(card)
     for i, strokes in enumerate(CARD_LETTERS.values()):
         left, top, size = 60 + i * 190, 90, 170
-        draw.rounded_rectangle((left - 10, top - 10, left + size + 10, top + size + 10), 18, outline="#111", width=4)
+        draw.rounded_rectangle(
+            (left - 10, top - 10, left + size + 10, top + size + 10), 18, outline="#111", width=4
+        )
         for stroke in strokes:
             points = [(left + x * size / 100, top + y * size / 100) for x, y in stroke]
             draw.line(points, fill="#111", width=12, joint="curve")
@@ -120,7 +138,9 @@ def render_og_image(messages: dict[str, Any], path: Path) -> None:
     card.save(path, "PNG", optimize=True)
 
 
-def client_config(lang: str, messages: dict[str, Any], api_url: str, share_url: str) -> dict[str, Any]:
+def client_config(
+    lang: str, messages: dict[str, Any], api_url: str, share_url: str
+) -> dict[str, Any]:
     """What the page script needs, embedded as JSON in each page."""
     return {
         "lang": lang,
@@ -194,8 +214,12 @@ def build(
         "base": "",
         "og_image_url": f"{site_url}/og/en.png",
     }
-    (out_dir / "index.html").write_text(env.get_template("root.html").render(root_context), encoding="utf-8")
-    (out_dir / "404.html").write_text(env.get_template("404.html").render(root_context), encoding="utf-8")
+    (out_dir / "index.html").write_text(
+        env.get_template("root.html").render(root_context), encoding="utf-8"
+    )
+    (out_dir / "404.html").write_text(
+        env.get_template("404.html").render(root_context), encoding="utf-8"
+    )
     return out_dir
 
 
@@ -228,7 +252,10 @@ def deploy(out_dir: Path, bucket: str, client: Any = None) -> int:
         )
     client.put_bucket_website(
         Bucket=bucket,
-        WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}, "ErrorDocument": {"Key": "404.html"}},
+        WebsiteConfiguration={
+            "IndexDocument": {"Suffix": "index.html"},
+            "ErrorDocument": {"Key": "404.html"},
+        },
     )
     return len(files)
 
@@ -237,12 +264,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("build/site"))
     parser.add_argument("--api-url", default="/api", help="the collector API's base URL")
-    parser.add_argument("--site-url", default="http://127.0.0.1:8000", help="the site's public URL, for sharing")
+    parser.add_argument(
+        "--site-url", default="http://127.0.0.1:8000", help="the site's public URL, for sharing"
+    )
     parser.add_argument("--downloads-url", default="https://github.com/GregVial/CoMNIST")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--contributors-data", type=Path, help="local contributors store (data/contributors)")
+    group.add_argument(
+        "--contributors-data", type=Path, help="local contributors store (data/contributors)"
+    )
     group.add_argument("--contributors-bucket", help="the contributors bucket on S3")
-    parser.add_argument("--deploy", metavar="s3://BUCKET", help="upload the built site to this bucket")
+    parser.add_argument(
+        "--deploy", metavar="s3://BUCKET", help="upload the built site to this bucket"
+    )
     args = parser.parse_args(argv)
     store: Storage | None = None
     if args.contributors_bucket:

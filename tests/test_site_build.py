@@ -1,0 +1,112 @@
+"""``build_site.py``: pages per language, sharing cards, the contributors page and the S3 upload."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import boto3
+import moto  # noqa: F401  (moto before boto3)
+import pytest
+from PIL import Image
+
+import build_site
+from chalicelib.storage import LocalStorage
+
+
+@pytest.fixture
+def contributors(tmp_path):
+    store = LocalStorage(tmp_path / "contributors")
+    people = [
+        ("11111111-1111-4111-8111-111111111111", "Zoë <b>bold</b>", True, "zoe@example.org"),
+        ("22222222-2222-4222-8222-222222222222", "Hidden Person", False, "hidden@example.org"),
+        ("33333333-3333-4333-8333-333333333333", "Анна", True, None),
+        ("44444444-4444-4444-8444-444444444444", "Анна", True, None),
+    ]
+    for session, name, consent, email in people:
+        store.put_json(
+            f"contributors/{session}.json",
+            {
+                "session": session,
+                "name": name,
+                "email": email,
+                "consent": {"thanks_page": consent, "updates": bool(email)},
+                "count": 3,
+            },
+        )
+    return store
+
+
+def test_every_language_gets_its_pages_cards_and_config(tmp_path):
+    out = build_site.build(
+        tmp_path / "site",
+        api_url="https://api.example.org/api",
+        site_url="https://draw.example.org",
+    )
+    languages = sorted(p.stem for p in (build_site.SITE_DIR / "messages").glob("*.json"))
+    assert {"en", "fr", "ru"} <= set(languages)
+    for lang in languages:
+        for filename in build_site.PAGES.values():
+            html = (out / lang / filename).read_text()
+            assert f'<html lang="{lang}">' in html
+            assert f'content="https://draw.example.org/og/{lang}.png"' in html
+            assert 'name="twitter:card" content="summary_large_image"' in html
+        config = json.loads(
+            re.search(
+                r'<script id="config" type="application/json">(.*?)</script>',
+                (out / lang / "index.html").read_text(),
+            ).group(1)
+        )
+        assert config["api"] == "https://api.example.org/api"
+        assert config["alphabet"] == ("cyrillic" if lang == "ru" else "latin")
+        assert len(config["alphabets"]["cyrillic"]["letters"]) == 33
+        with Image.open(out / "og" / f"{lang}.png") as card:
+            assert card.size == (1200, 630)
+    assert "Нарисуйте заглавную букву" in (out / "ru" / "index.html").read_text()
+    # Hashed asset names let browsers keep them for a year.
+    assets = sorted(p.name for p in (out / "assets").iterdir())
+    assert all(re.fullmatch(r"\w+\.[0-9a-f]{10}\.(js|css)", name) for name in assets)
+    html = (out / "en" / "index.html").read_text()
+    assert not re.search(r'(src|href)="https?://(?!draw\.example\.org)[^"]*\.(js|css)"', html), (
+        "no third-party assets"
+    )
+
+
+def test_contributors_page_shows_consenting_names_only_escaped(tmp_path, contributors):
+    out = build_site.build(tmp_path / "site", contributors_store=contributors)
+    html = (out / "en" / "contributors.html").read_text()
+    assert "Zoë &lt;b&gt;bold&lt;/b&gt;" in html and "<b>bold</b>" not in html
+    assert "Hidden Person" not in html
+    assert html.count("<li>Анна</li>") == 1
+    for page in out.rglob("*.html"):
+        text = page.read_text()
+        assert "zoe@example.org" not in text and "hidden@example.org" not in text
+
+
+def test_deploy_uploads_with_types_caching_and_website_documents(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    out = build_site.build(tmp_path / "site")
+    with moto.mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="site-bucket")
+        count = build_site.deploy(out, "site-bucket", s3)
+        assert count == len([p for p in out.rglob("*") if p.is_file()])
+        page = s3.head_object(Bucket="site-bucket", Key="ru/index.html")
+        assert page["ContentType"] == "text/html; charset=utf-8"
+        assert "max-age=300" in page["CacheControl"]
+        script = next(
+            k["Key"]
+            for k in s3.list_objects_v2(Bucket="site-bucket", Prefix="assets/")["Contents"]
+            if k["Key"].endswith(".js")
+        )
+        head = s3.head_object(Bucket="site-bucket", Key=script)
+        assert head["ContentType"].startswith("text/javascript") or head["ContentType"].startswith(
+            "application/javascript"
+        )
+        assert head["CacheControl"] == "public, max-age=31536000, immutable"
+        assert s3.head_object(Bucket="site-bucket", Key="og/en.png")["ContentType"] == "image/png"
+        website = s3.get_bucket_website(Bucket="site-bucket")
+        assert website["IndexDocument"]["Suffix"] == "index.html"
+        assert website["ErrorDocument"]["Key"] == "404.html"
