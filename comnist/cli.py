@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "comnist.inventory",
     "comnist.cloud",
     "comnist.sanitizing_cli",
+    "comnist.release.cli",
 ]
 
 
