@@ -65,7 +65,9 @@ images, labels = next(iter(loader))
 """
 
 
-def datasets_snippet(alphabet_id: str, folder: str, formats: tuple[str, ...]) -> str:
+def datasets_snippet(
+    alphabet_id: str, folder: str, formats: tuple[str, ...], strokes: bool = True
+) -> str:
     """Python that loads the release with Hugging Face ``datasets``."""
     parts = ["import numpy as np", "from datasets import Dataset, DatasetDict, load_dataset", ""]
     if "mnist" in formats:
@@ -86,10 +88,11 @@ def datasets_snippet(alphabet_id: str, folder: str, formats: tuple[str, ...]) ->
     if "comnist" in formats:
         parts += [
             "",
-            f"# The {SIZE}x{SIZE} PNGs, labelled by their folder (the letter):",
+            f"# The {SIZE}x{SIZE} PNGs; imagefolder labels them by folder name in sorted order",
+            "# (pngs.features['label'].names), not by the release's labels:",
             f'pngs = load_dataset("imagefolder", data_files={{"train": "{folder}/*/*.png"}}, split="train")',
         ]
-    if "strokes" in formats:
+    if "strokes" in formats and strokes:
         parts += [
             "",
             "# Quick, Draw!-style strokes (drawings made on the site; imported images have none):",
@@ -170,7 +173,9 @@ def render(plan: Plan, options: ExportOptions) -> str:
         "### Hugging Face `datasets`",
         "",
         "```python",
-        datasets_snippet(first, first.capitalize(), options.formats).rstrip(),
+        datasets_snippet(
+            first, first.capitalize(), options.formats, plan.with_strokes[first] > 0
+        ).rstrip(),
         "```",
         "",
         "Run the snippets from the release's directory. Labels are a letter's position in its",

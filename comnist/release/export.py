@@ -126,6 +126,7 @@ class Plan:
     excluded: Counter[str] = field(default_factory=Counter)
     sessions: int = 0
     pseudo_sessions: int = 0
+    with_strokes: Counter[str] = field(default_factory=Counter)
     latest: str = ""
     fingerprint: str = ""
 
@@ -517,6 +518,7 @@ class Exporter:
                 per_split = plan.counts.setdefault(row.alphabet, {}).setdefault(row.letter, {})
                 per_split[row.split] = per_split.get(row.split, 0) + 1
                 plan.latest = max(plan.latest, row.created)
+                plan.with_strokes[row.alphabet] += row.has_strokes
                 values = {**asdict(row), "file_name": png_path(row)}
                 writer.writerow([values[column] for column in METADATA_COLUMNS])
             text.flush()
