@@ -50,9 +50,9 @@ def test_idx_writer_refuses_a_count_that_differs_from_the_header():
         IdxWriter(io.BytesIO(), 1, (28, 28)).write(np.zeros((27, 28)))
 
 
-stroke = st.lists(
-    st.tuples(st.integers(0, 300), st.integers(0, 300)), min_size=1, max_size=6
-).map(lambda points: [[p[0] for p in points], [p[1] for p in points], list(range(len(points)))])
+stroke = st.lists(st.tuples(st.integers(0, 300), st.integers(0, 300)), min_size=1, max_size=6).map(
+    lambda points: [[p[0] for p in points], [p[1] for p in points], list(range(len(points)))]
+)
 
 
 @settings(max_examples=40, deadline=None)
