@@ -118,7 +118,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_store_arguments(parser)
     parser.add_argument(
-        "--contamination", type=float, default=0.03, help="share of junk assumed without labels"
+        "--contamination", type=float, default=0.02, help="share of junk assumed without labels"
     )
     parser.add_argument(
         "--min-drawings", type=int, default=20, help="letters with fewer stay unscored"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 HIDDEN = 128
-EPOCHS = 30
+EPOCHS = 40
 BATCH = 64
 LEARNING_RATE = 2e-3
 L2 = 1e-4

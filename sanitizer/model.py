@@ -22,9 +22,9 @@ from .gaussian import (
 
 FORMAT = "comnist-sanitizer/1"
 MIN_DRAWINGS = 20
-CONTAMINATION = 0.03
-FOLDS = 2
-WRONG_LETTER_RATIO = 8.0
+CONTAMINATION = 0.02
+FOLDS = 3
+WRONG_LETTER_RATIO = 300.0
 
 
 def fold_of(drawing_id: str) -> int:

@@ -1,0 +1,235 @@
+"""The sanitizer on synthetic letters: features, models, the wrong-letter check, bad input and store jobs."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import random
+import uuid
+
+import boto3
+import moto  # noqa: F401  (moto before boto3)
+import numpy as np
+import pytest
+from PIL import Image
+
+from chalicelib import sanitizing
+from chalicelib.keys import MODELS_CURRENT_KEY, DrawingRef
+from chalicelib.raster import render_png
+from chalicelib.storage import LocalStorage, S3Storage
+from comnist.sanitizing_cli import review_page
+from sanitizer import ModelSet, extract, fit_models, score_drawing
+
+SHAPES = {
+    "T": [[(20, 15), (80, 15)], [(50, 15), (50, 90)]],
+    "L": [[(25, 10), (25, 88), (80, 88)]],
+    "O": [
+        [
+            (50 + 35 * math.cos(a / 20 * 2 * math.pi), 50 + 40 * math.sin(a / 20 * 2 * math.pi))
+            for a in range(21)
+        ]
+    ],
+    "X": [[(20, 12), (80, 88)], [(80, 12), (20, 88)]],
+}
+
+
+def letter_png(letter: str, rng: random.Random) -> bytes:
+    """A hand-drawn-looking capital: the template with jitter, scale and shift."""
+    scale = rng.uniform(2.2, 2.9)
+    dx, dy = rng.uniform(0, 40), rng.uniform(0, 40)
+    strokes = []
+    for stroke in SHAPES[letter]:
+        xs = [x * scale + dx + rng.gauss(0, 2) for x, _ in stroke]
+        ys = [y * scale + dy + rng.gauss(0, 2) for _, y in stroke]
+        strokes.append([xs, ys, list(range(len(xs)))])
+    return render_png(strokes, 300, 300)
+
+
+def scribble_png(rng: random.Random) -> bytes:
+    n = 50
+    return render_png(
+        [
+            [
+                [rng.uniform(20, 280) for _ in range(n)],
+                [rng.uniform(20, 280) for _ in range(n)],
+                list(range(n)),
+            ]
+        ],
+        300,
+        300,
+    )
+
+
+def blank_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGBA", (278, 278)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def drawing_id(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+@pytest.fixture(scope="module")
+def collection():
+    rng = random.Random(7)
+    return [
+        (drawing_id(rng), letter, letter_png(letter, rng)) for letter in SHAPES for _ in range(40)
+    ]
+
+
+@pytest.fixture(scope="module")
+def models(collection):
+    samples = [extract(png, i, "latin", letter) for i, letter, png in collection]
+    return fit_models(samples, min_drawings=20, classifier_epochs=25)
+
+
+def score(png, models, letter, drawing="00000000-0000-4000-8000-000000000000"):
+    return score_drawing(png, None, models, alphabet="latin", letter=letter, drawing_id=drawing)
+
+
+def test_genuine_letters_pass_and_junk_is_flagged(models):
+    rng = random.Random(99)
+    genuine = [
+        score(letter_png(letter, rng), models, letter, drawing_id(rng))
+        for letter in SHAPES
+        for _ in range(10)
+    ]
+    assert sum(v.status == "ok" for v in genuine) >= 34, [
+        v.reasons for v in genuine if v.status != "ok"
+    ]
+    scribbles = [score(scribble_png(rng), models, "T") for _ in range(10)]
+    assert sum(v.status == "suspicious" for v in scribbles) >= 9
+    blank = score(blank_png(), models, "L")
+    assert (blank.status, blank.reasons) == ("suspicious", ["blank"])
+
+
+def test_a_clean_drawing_of_the_wrong_letter_is_caught(models):
+    rng = random.Random(5)
+    verdicts = [score(letter_png("O", rng), models, "T", drawing_id(rng)) for _ in range(10)]
+    flagged = [v for v in verdicts if any(r.startswith("wrong-letter:U+004F") for r in v.reasons)]
+    assert len(flagged) >= 8
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"GIF89a not a png", "not-png"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "corrupt-png"),
+    ],
+)
+def test_bad_objects_are_invalid_not_exceptions(models, data, reason):
+    verdict = score(data, models, "T")
+    assert verdict.status == "invalid" and verdict.reasons == [reason]
+    assert verdict.to_tags()["status"] == "invalid"
+
+
+def test_decompression_bomb_is_refused_before_decoding(models):
+    buffer = io.BytesIO()
+    Image.new("L", (20000, 20000)).save(buffer, "PNG")  # 400 Mpx, a few hundred KB compressed
+    verdict = score(buffer.getvalue(), models, "T")
+    assert verdict.status == "invalid" and verdict.reasons[0] in ("bad-size", "decompression-bomb")
+
+
+def test_without_model_or_enough_drawings_a_letter_stays_unscored(collection):
+    rng = random.Random(3)
+    verdict = score_drawing(letter_png("T", rng), None, None, alphabet="latin", letter="T")
+    assert verdict.status == "unscored" and "ink" in verdict.features
+    one = fit_models([extract(collection[0][2], collection[0][0], "latin", "T")], min_drawings=20)
+    assert one.letters == {}
+    assert score(letter_png("T", rng), one, "T").status == "unscored"
+
+
+def test_zero_variance_features_and_json_round_trip_have_no_nan():
+    rng = random.Random(11)
+    png = letter_png("L", rng)
+    samples = [extract(png, drawing_id(rng), "latin", "L") for _ in range(25)]
+    samples += [extract(letter_png("T", rng), drawing_id(rng), "latin", "T") for _ in range(25)]
+    models = fit_models(samples, min_drawings=20, classifier_epochs=5)
+    text = models.to_json()
+    json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in the model"))
+    again = ModelSet.from_json(text)
+    verdict = score_drawing(
+        png, None, again, alphabet="latin", letter="L", drawing_id=samples[0].id
+    )
+    assert verdict.status in ("ok", "suspicious") and np.isfinite(verdict.score)
+    assert all("nan" not in value.lower() for value in verdict.to_tags().values())
+
+
+def test_tags_respect_s3_limits(models):
+    from chalicelib.storage import check_tags
+
+    verdict = score(scribble_png(random.Random(1)), models, "X")
+    check_tags({**verdict.to_tags(), "verdict": "rejected"})
+
+
+def fill_store(store, collection, junk: int = 2):
+    rng = random.Random(21)
+    keys = []
+    for i, letter, png in collection:
+        ref = DrawingRef("latin", letter, i)
+        store.put(ref.png_key, png, content_type="image/png")
+        keys.append(ref.png_key)
+    for _ in range(junk):
+        ref = DrawingRef("latin", "T", drawing_id(rng))
+        store.put(ref.png_key, scribble_png(rng), content_type="image/png")
+        keys.append(ref.png_key)
+    return keys
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path, monkeypatch):
+    if request.param == "local":
+        yield LocalStorage(tmp_path / "drawings")
+        return
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with moto.mock_aws():
+        client = boto3.client("s3")
+        client.create_bucket(Bucket="drawings")
+        yield S3Storage("drawings", client)
+
+
+def test_refit_rescore_mark_and_review_on_a_store(store, collection):
+    keys = fill_store(store, collection)
+    assert sanitizing.tag_drawing(store, keys[0])["status"] == "unscored"
+    model = sanitizing.refit(store, min_drawings=20, classifier_epochs=15, contamination=0.05)
+    assert store.get_json(MODELS_CURRENT_KEY)["version"] == model.version
+    counts = sanitizing.rescore(store, workers=2)
+    assert sum(counts.values()) == len(keys)
+    tags = {key: store.get_tags(key) for key in keys}
+    assert all(t["model"] == model.version for t in tags.values())
+    junk = keys[-2:]
+    assert all(tags[k]["status"] == "suspicious" for k in junk), [tags[k] for k in junk]
+
+    # The maintainer overrules one junk drawing; rescoring never undoes it.
+    junk_id = junk[0].rsplit("/", 1)[1][:-4]
+    sanitizing.mark(store, junk_id, "ok")
+    assert sanitizing.rescore(store, workers=2) == {"skipped": len(keys)}, (
+        "resumable: nothing left to do"
+    )
+    sanitizing.rescore(store, workers=2, resume=False)
+    assert store.get_tags(junk[0])["verdict"] == "ok"
+
+    from comnist.inventory import iter_drawings
+
+    flagged = [
+        row for row in iter_drawings(store) if row["status"] == "suspicious" and not row["verdict"]
+    ]
+    page = review_page(store, flagged)
+    assert page.count("<figure>") == len(flagged) and "data:image/png;base64," in page
+
+
+def test_mark_csv_records_verdicts(tmp_path, collection):
+    store = LocalStorage(tmp_path / "drawings")
+    keys = fill_store(store, collection[:4], junk=0)
+    ids = [key.rsplit("/", 1)[1][:-4] for key in keys]
+    csv_path = tmp_path / "verdicts.csv"
+    csv_path.write_text(
+        f"id,verdict\n{ids[0]},rejected\n{ids[1]},ok\nnot-an-id,ok\n{ids[2]},maybe\n"
+    )
+    assert sanitizing.mark_csv(store, csv_path) == {"marked": 2, "unknown": 1, "invalid": 1}
+    assert store.get_tags(keys[0])["verdict"] == "rejected"
