@@ -11,11 +11,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 from chalice.app import S3Event
 
 from chalicelib import config, events, intake, stats
-from chalicelib.stage import drawings_bucket_name
+from chalicelib.stage import drawings_bucket_name, refit_rate_hours
 from chalicelib.validation import (
     ApiError,
     country_from_headers,
@@ -38,6 +38,8 @@ ANY_CONTENT_TYPE = [
     "application/octet-stream",
 ]
 STATS_MAX_AGE = 30
+# A scheduled run stops rescoring this long before Lambda's limit; the next run resumes.
+SAFETY_MARGIN_MS = 60_000
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -123,3 +125,22 @@ def on_new_drawing(event: S3Event) -> dict[str, Any]:
     result = events.process_new_drawing(config.drawings_store(), event.key)
     app.log.info("tagged %s", json.dumps(result, ensure_ascii=False))
     return result
+
+
+@app.schedule(Rate(refit_rate_hours(), unit=Rate.HOURS))
+def refit_and_rescore(event: Any) -> dict[str, Any]:
+    """Refit the sanitizer models from every drawing, then re-tag drawings until time runs out."""
+    from chalicelib import sanitizing
+
+    context = app.lambda_context
+    store = config.drawings_store()
+    model = sanitizing.refit(store)
+    counts = sanitizing.rescore(
+        store,
+        should_stop=lambda: (
+            context is not None and context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS
+        ),
+    )
+    stats.rebuild_counts(store, intake.utc_now())
+    app.log.info("refit %s, rescored %s", model.version, json.dumps(counts))
+    return {"model": model.version, "counts": counts}

@@ -47,3 +47,30 @@ def test_corrupt_png_is_tagged_invalid(app_module, stores):
     result = deliver(app_module, key)
     assert result["status"] == "invalid"
     assert drawings.get_tags(key)["status"] == "invalid"
+
+
+def test_scheduled_refit_rescores_and_recounts(client, app_module, stores):
+    drawings, _ = stores
+    bodies = [drawing_body(letter="О") for _ in range(3)]
+    for body in bodies:
+        post_json(client, "/drawings", body)
+    event = {
+        "version": "0",
+        "id": "1",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-25T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }
+    result = app_module.refit_and_rescore(event, LambdaContext())
+    assert result["counts"] == {"unscored": 3}, "three drawings are too few to fit a letter"
+    assert drawings.get_json("models/current.json")["version"] == result["model"]
+    assert drawings.get_json(STATS_KEY)["counts"] == {"cyrillic": {"О": 3}}
+    for body in bodies:
+        assert (
+            drawings.get_tags(DrawingRef("cyrillic", "О", body["id"]).png_key)["model"]
+            == result["model"]
+        )

@@ -1,4 +1,4 @@
-"""The drawings bucket's name as the S3 event source, known while Chalice reads ``app.py``.
+"""Stage settings that Chalice needs while it reads ``app.py``: the event bucket, the refit rate.
 
 At run time Lambda has ``COMNIST_DRAWINGS_BUCKET`` from the stage's environment variables. While
 ``chalice deploy --stage NAME`` or ``chalice package --stage NAME`` loads the app to find its
@@ -30,13 +30,26 @@ def current_stage(argv: list[str] | None = None) -> str:
     return "dev"
 
 
-def drawings_bucket_name(config_path: Path = CONFIG_PATH) -> str:
-    """The drawings bucket that fires the S3 event for this stage."""
-    if os.environ.get("COMNIST_DRAWINGS_BUCKET"):
-        return os.environ["COMNIST_DRAWINGS_BUCKET"]
+def stage_setting(name: str, default: str, config_path: Path = CONFIG_PATH) -> str:
+    """An environment variable of the stage: from the environment, else from the stage's config."""
+    if os.environ.get(name):
+        return os.environ[name]
     try:
         config = json.loads(config_path.read_text())
     except (OSError, ValueError):
-        return LOCAL_BUCKET
+        return default
     stage = config.get("stages", {}).get(current_stage(), {})
-    return stage.get("environment_variables", {}).get("COMNIST_DRAWINGS_BUCKET", LOCAL_BUCKET)
+    return str(stage.get("environment_variables", {}).get(name, default))
+
+
+def drawings_bucket_name(config_path: Path = CONFIG_PATH) -> str:
+    """The drawings bucket that fires the S3 event for this stage."""
+    return stage_setting("COMNIST_DRAWINGS_BUCKET", LOCAL_BUCKET, config_path)
+
+
+def refit_rate_hours(config_path: Path = CONFIG_PATH) -> int:
+    """Hours between scheduled refit-and-rescore runs (``COMNIST_REFIT_RATE_HOURS``, default 24)."""
+    try:
+        return max(1, int(stage_setting("COMNIST_REFIT_RATE_HOURS", "24", config_path)))
+    except ValueError:
+        return 24
