@@ -1,0 +1,128 @@
+"""``comnist import``: the 2017 layout into the store, through the collector's write and event path."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from chalicelib import config
+from chalicelib.keys import parse_drawing_key
+from chalicelib.raster import render_alpha, render_png
+from chalicelib.storage import LocalStorage
+from comnist.cli import main
+from comnist.release.importer import decode
+
+ZHE = [[[50, 50], [10, 90]], [[10, 50, 90], [10, 50, 10]], [[10, 50, 90], [90, 50, 90]]]
+EL = [[[15, 50, 85], [90, 10, 90]]]
+RING = [[[50, 85, 50, 15, 50], [10, 50, 90, 50, 10]]]
+
+
+def on_white(strokes: list) -> bytes:
+    """The strokes as the later 2017 copies hold them: RGB, black ink on white."""
+    white = Image.new("RGBA", (278, 278), (255, 255, 255, 255))
+    ink = Image.open(io.BytesIO(render_png(strokes, 100, 100)))
+    buffer = io.BytesIO()
+    Image.alpha_composite(white, ink).convert("RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def bomb() -> bytes:
+    """A tiny PNG whose header announces 60,000 x 60,000 pixels."""
+    header = struct.pack(">IIBBBBB", 60_000, 60_000, 8, 0, 0, 0, 0)
+    body = zlib.compress(b"\0" * 60_001 * 4, 9)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", body)
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def with_times(strokes: list) -> list:
+    return [[*s, list(range(len(s[0])))] for s in strokes]
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A 2017-style folder: lower- and upper-case letter folders, white and transparent images, junk."""
+    root = tmp_path / "cyrillic"
+    for name in ("ж", "Л", "О", "misc"):
+        (root / name).mkdir(parents=True)
+    (root / "ж" / "58a1b2c3d4e5f.png").write_bytes(on_white(with_times(ZHE)))
+    (root / "Л" / "58a1b2c9aaaaa.png").write_bytes(render_png(with_times(EL), 100, 100))
+    (root / "О" / "58a1b2d0bbbbb.png").write_bytes(on_white(with_times(RING)))
+    (root / "О" / "copy-of-el.png").write_bytes(on_white(with_times(EL)))  # same ink as Л's
+    (root / "Л" / "notes.txt").write_text("not an image")
+    (root / "Л" / "bomb.png").write_bytes(bomb())
+    small = io.BytesIO()
+    Image.new("RGB", (100, 100), "white").save(small, format="PNG")
+    (root / "Л" / "small.png").write_bytes(small.getvalue())
+    (root / "misc" / "58a1b2c3d4e60.png").write_bytes(on_white(with_times(RING)))
+    return root
+
+
+@pytest.fixture(autouse=True)
+def own_stores(monkeypatch):
+    """``comnist import`` installs its stores for the collector; undo it after each test."""
+    monkeypatch.setattr(config, "_stores", {})
+
+
+def run_import(folder: Path, data: Path, capsys) -> list[str]:
+    assert main(["import", str(folder), "--alphabet", "cyrillic", "--data", str(data)]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_white_and_transparent_backgrounds_give_the_same_ink():
+    strokes = with_times(ZHE)
+    white = decode(on_white(strokes))
+    transparent = decode(render_png(strokes, 100, 100))
+    assert np.array_equal(white, transparent)
+    assert np.array_equal(transparent, np.asarray(render_alpha(strokes, 100, 100)))
+
+
+def test_import_reports_refusals_stores_through_the_event_path_and_is_idempotent(
+    folder, tmp_path, capsys
+):
+    data = tmp_path / "data"
+    lines = run_import(folder, data, capsys)
+    refused = {line.split("\t")[1]: line.split("\t")[2] for line in lines if "\t" in line}
+    assert refused["Л/notes.txt"] == "not-an-image"
+    assert refused["Л/bomb.png"].startswith("decompression-bomb")
+    assert refused["Л/small.png"].startswith("wrong-size")
+    assert refused["misc/58a1b2c3d4e60.png"].startswith("not in a folder named after a letter")
+    assert lines[-1] == "imported 3, already present 1, refused 4"
+
+    store = LocalStorage(data / "drawings")
+    keys = [key for key in store.list_keys("drawings/") if key.endswith(".png")]
+    assert sorted(parse_drawing_key(key).letter for key in keys) == ["Ж", "Л", "О"]
+    for key in keys:
+        ref = parse_drawing_key(key)
+        assert store.get_tags(key)["status"] in ("unscored", "ok", "suspicious")
+        record = store.get_json(ref.record_key)
+        assert record["session"] is None and record["strokes"] is None
+        assert record["source"].startswith(("ж/", "Л/", "О/"))
+        image = Image.open(io.BytesIO(store.get(key).data))
+        assert image.mode == "RGBA" and image.size == (278, 278)
+        assert not np.asarray(image)[..., :3].any()  # black ink, the alpha carries it
+    zhe = next(k for k in keys if parse_drawing_key(k).letter == "Ж")
+    assert store.get_json(parse_drawing_key(zhe).record_key)["created"] == (
+        "2017-02-13T13:21:07.872Z"  # uniqid 58a1b2c3 d4e5f
+    )
+
+    again = run_import(folder, data, capsys)
+    assert again[-1] == "imported 0, already present 4, refused 4"
+    assert sorted(store.list_keys("drawings/")) == sorted(keys)
+
+    assert main(["list", "--json", "--data", str(data)]) == 0
+    listed = capsys.readouterr().out
+    assert '"source": "ж/58a1b2c3d4e5f.png"' in listed
