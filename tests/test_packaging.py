@@ -1,0 +1,108 @@
+"""The deployed shape: ``chalice package`` (Terraform) holds what Lambda needs and nothing it can't load."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COLLECTOR = ROOT / "collector"
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("package") / "terraform"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_DEFAULT_REGION="us-east-1", COMNIST_STAGE="dev")
+    chalice = Path(sys.executable).with_name("chalice")
+    subprocess.run(
+        [str(chalice), "package", "--pkg-format", "terraform", "--stage", "dev", str(out)],
+        cwd=COLLECTOR,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return out
+
+
+def test_zip_holds_app_chalicelib_sanitizer_and_lambda_wheels(package):
+    with zipfile.ZipFile(package / "deployment.zip") as archive:
+        names = set(archive.namelist())
+        wheels = {
+            name.split("-")[0]: archive.read(name).decode()
+            for name in names
+            if name.endswith(".dist-info/WHEEL")
+        }
+    for needed in (
+        "app.py",
+        "chalicelib/intake.py",
+        "chalicelib/alphabets.json",
+        "sanitizer/__init__.py",
+        "sanitizer/model.py",
+        "numpy/__init__.py",
+        "PIL/__init__.py",
+    ):
+        assert needed in names, needed
+    assert "comnist/cli.py" not in names, "the command-line tools stay out of Lambda"
+    for project in ("numpy", "pillow"):
+        tags = wheels[project]
+        assert "cp311-cp311-manylinux2014_x86_64" in tags or "manylinux_2_17_x86_64" in tags, tags
+        assert "manylinux_2_28" not in tags, (
+            f"{project} needs a newer glibc than Lambda's python3.11"
+        )
+
+
+def test_terraform_subscribes_the_sanitizer_and_uses_the_stage_policy(package):
+    document = json.loads((package / "chalice.tf.json").read_text())
+    resources = document["resource"]
+    stage = json.loads((COLLECTOR / ".chalice" / "config.json").read_text())["stages"]["dev"]
+    bucket = stage["environment_variables"]["COMNIST_DRAWINGS_BUCKET"]
+    (notification,) = resources["aws_s3_bucket_notification"].values()
+    assert notification["bucket"] == bucket
+    (target,) = notification["lambda_function"]
+    assert target["filter_prefix"] == "drawings/" and target["filter_suffix"] == ".png"
+    functions = resources["aws_lambda_function"]
+    assert {"api_handler", "on_new_drawing", "refit_and_rescore"} <= set(functions)
+    assert all(f["runtime"] == "python3.11" for f in functions.values())
+    assert functions["on_new_drawing"]["memory_size"] >= 1024
+    policy_file = json.loads((COLLECTOR / ".chalice" / stage["iam_policy_file"]).read_text())
+    policies = [json.loads(p["policy"]) for p in resources["aws_iam_role_policy"].values()]
+    assert policy_file in policies
+    actions = {a for s in policy_file["Statement"] for a in s["Action"]}
+    assert "s3:*" not in actions and "s3:ListBucket" in actions
+    assert not any(s["Resource"] == "*" for s in policy_file["Statement"])
+
+
+def test_handlers_import_from_the_package_without_numpy(package, tmp_path):
+    with zipfile.ZipFile(package / "deployment.zip") as archive:
+        archive.extractall(tmp_path / "lambda")
+    probe = (
+        "import sys\n"
+        "sys.path.insert(0, '.')\n"
+        "import app\n"
+        "assert callable(app.post_drawing) and callable(app.on_new_drawing)\n"
+        "assert 'numpy' not in sys.modules, 'the upload path imported numpy'\n"
+        "import sanitizer, numpy\n"
+        "print(numpy.__version__)\n"
+    )
+    result = subprocess.run(
+        # -I -S: no site-packages at all, so every import comes from the unzipped package.
+        [getattr(sys, "_base_executable", sys.executable), "-I", "-S", "-c", probe],
+        cwd=tmp_path / "lambda",
+        env={
+            "PATH": os.environ["PATH"],
+            "COMNIST_DRAWINGS_BUCKET": "drawings",
+            "PYTHONPATH": str(tmp_path / "lambda"),
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2.2.6"
