@@ -1,0 +1,129 @@
+"""One storage contract, two backends: the local directory and S3 (moto)."""
+
+from __future__ import annotations
+
+import boto3
+import moto  # noqa: F401  (moto before boto3)
+import pytest
+
+from chalicelib import config, intake
+from chalicelib.keys import STATS_KEY, DrawingRef
+from chalicelib.storage import LocalStorage, NotFound, PreconditionFailed, S3Storage
+from chalicelib.validation import validate_drawing
+from comnist.local import LambdaContext, load_app, s3_object_created_event
+from conftest import drawing_body
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with moto.mock_aws():
+        yield boto3.client("s3")
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path, aws):
+    if request.param == "local":
+        return LocalStorage(tmp_path / "bucket")
+    aws.create_bucket(Bucket="bucket")
+    return S3Storage("bucket", aws)
+
+
+def test_put_get_head_delete(store):
+    etag = store.put(
+        "a/b.json", b'{"x": 1}', content_type="application/json", metadata={"kind": "test"}
+    )
+    obj = store.get("a/b.json")
+    assert obj.data == b'{"x": 1}' and obj.info.etag == etag
+    info = store.head("a/b.json")
+    assert (
+        info.size == 8
+        and info.content_type == "application/json"
+        and info.metadata == {"kind": "test"}
+    )
+    assert store.get_json("a/b.json") == {"x": 1}
+    store.delete("a/b.json")
+    assert store.head("a/b.json") is None
+    with pytest.raises(NotFound):
+        store.get("a/b.json")
+    store.delete("a/b.json")  # deleting twice is fine
+
+
+def test_listing_is_in_key_order_and_filtered_by_prefix(store):
+    for key in ["b.json", "a/x", "a.json", "a/b/c", "drawings/x/1.png", "drawings/x/0.png", "ab"]:
+        store.put(key, b"1")
+    assert list(store.list_keys()) == [
+        "a.json",
+        "a/b/c",
+        "a/x",
+        "ab",
+        "b.json",
+        "drawings/x/0.png",
+        "drawings/x/1.png",
+    ]
+    assert list(store.list_keys("a/")) == ["a/b/c", "a/x"]
+    assert list(store.list_keys("drawings/x/1")) == ["drawings/x/1.png"]
+    assert list(store.list_keys("nothing/")) == []
+
+
+def test_conditional_writes(store):
+    store.put("claim", b"first", if_none_match=True)
+    with pytest.raises(PreconditionFailed):
+        store.put("claim", b"second", if_none_match=True)
+    assert store.get("claim").data == b"first"
+    etag = store.head("claim").etag
+    new_etag = store.put("claim", b"third", if_match=etag)
+    with pytest.raises(PreconditionFailed):
+        store.put("claim", b"fourth", if_match=etag)  # a stale ETag loses
+    assert store.get("claim").data == b"third" and store.head("claim").etag == new_etag
+
+
+def test_tags_with_s3_limits(store):
+    store.put("d.png", b"png")
+    store.put_tags(
+        "d.png", {"status": "ok", "reasons": "wrong-letter:U+0428", "features": "ink=-2.1 w=0.5"}
+    )
+    assert store.get_tags("d.png")["reasons"] == "wrong-letter:U+0428"
+    with pytest.raises(ValueError):
+        store.put_tags("d.png", {f"t{i}": "x" for i in range(11)})
+    with pytest.raises(ValueError):
+        store.put_tags("d.png", {"status": "x" * 257})
+    with pytest.raises(ValueError):
+        store.put_tags("d.png", {"status": "<script>"})
+    with pytest.raises(NotFound):
+        store.put_tags("missing.png", {"status": "ok"})
+    store.put("d.png", b"new")  # a new object starts without tags
+    assert store.get_tags("d.png") == {}
+
+
+@pytest.mark.parametrize(
+    "key", ["../escape", "/absolute", "a/../b", "a\\b", "a//b", ".hidden/x", "a/\x00", "", "dir/"]
+)
+def test_keys_that_could_escape_are_refused(store, key):
+    with pytest.raises(ValueError):
+        store.put(key, b"x")
+
+
+def test_whole_path_on_s3_intake_event_stats(aws, monkeypatch):
+    aws.create_bucket(Bucket="drawings")
+    aws.create_bucket(Bucket="contributors")
+    drawings, contributors = S3Storage("drawings", aws), S3Storage("contributors", aws)
+    config.use_stores(drawings, contributors)
+    try:
+        app_module = load_app()
+        body = drawing_body(letter="Ы")
+        status, _ = intake.submit_drawing(drawings, validate_drawing(body), country="FR")
+        assert status == 201
+        key = DrawingRef("cyrillic", "Ы", body["id"]).png_key
+        event = s3_object_created_event("drawings", key, 100, '"x"')
+        result = app_module.on_new_drawing(event, LambdaContext())
+        assert result["status"] == "unscored"
+        app_module.on_new_drawing(event, LambdaContext())  # redelivered
+        assert drawings.get_tags(key)["status"] == "unscored"
+        assert drawings.get_json(STATS_KEY)["counts"] == {"cyrillic": {"Ы": 1}}
+        assert intake.submit_drawing(drawings, validate_drawing(body))[0] == 200
+        assert sum(1 for k in drawings.list_keys("drawings/")) == 1
+    finally:
+        config._stores.clear()
