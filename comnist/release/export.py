@@ -234,6 +234,13 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
             tmp.unlink()
 
 
+def write_new_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` (whose folder exists) atomically: a temporary name, then a rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 def gzip_writer(raw: BinaryIO) -> gzip.GzipFile:
     """A gzip stream with no file name and ``mtime=0``, so equal content gives equal bytes."""
     return gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0)
@@ -609,6 +616,11 @@ class Exporter:
         self, stack: contextlib.ExitStack, alphabet: Alphabet, plan: Plan, todo: list[str]
     ) -> dict[str, Any]:
         sinks: dict[str, Any] = {"todo": todo, "alphabet": alphabet, "thumbs": {}}
+        if "comnist" in todo:
+            for letter in alphabet.letters:
+                (self.out / alphabet_folder(alphabet.id) / letter).mkdir(
+                    parents=True, exist_ok=True
+                )
         if "mnist" in todo:
             sinks["idx"] = {}
             for split in SPLITS:
@@ -640,7 +652,7 @@ class Exporter:
                     f"{row.key} cannot be decoded ({error}); the store changed during the export"
                 ) from None
             if "comnist" in todo and not target.is_file():
-                loaded["png"] = png
+                write_new_file(target, png)
             if "mnist" in todo:
                 loaded["mnist"] = mnist_image(ink)
             if preview:
@@ -649,14 +661,12 @@ class Exporter:
             ref = DrawingRef(row.alphabet, row.letter, row.id)
             strokes = self.store.get_json(ref.record_key)
             loaded["strokes"] = strokes.get("strokes") or []
+            loaded["simplified"] = simplify(loaded["strokes"])
         return loaded
 
     def _write(self, loaded: dict[str, Any], sinks: dict[str, Any]) -> None:
         """Append one loaded drawing to every open output (main thread, in key order)."""
         row: Row = loaded["row"]
-        if "png" in loaded:
-            with atomic_file(loaded["target"]) as handle:
-                handle.write(loaded["png"])
         if "mnist" in loaded:
             sinks["idx"][(row.split, True)].write(loaded["mnist"])
             sinks["idx"][(row.split, False)].write(row.label)
@@ -675,7 +685,7 @@ class Exporter:
             }
             for kind, drawing in (
                 ("raw", loaded["strokes"]),
-                ("simplified", simplify(loaded["strokes"])),
+                ("simplified", loaded["simplified"]),
             ):
                 line = json.dumps({**common, "drawing": drawing}, ensure_ascii=False)
                 sinks[kind].write(line.encode() + b"\n")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 EXTENT = 255
 SPACING = 1.0
 EPSILON = 2.0
@@ -41,50 +43,51 @@ def resample(points: Sequence[Point], spacing: float = SPACING) -> list[Point]:
     """Points every ``spacing`` along the polyline, keeping its first and last point."""
     if len(points) < 2:
         return list(points)
-    result = [points[0]]
-    needed = spacing  # distance still to walk before the next sample
-    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
-        length = math.hypot(x1 - x0, y1 - y0)
-        position = 0.0
-        while length - position >= needed:
-            position += needed
-            t = position / length
-            result.append((x0 + (x1 - x0) * t, y0 + (y1 - y0) * t))
-            needed = spacing
-        needed -= length - position
-    if result[-1] != points[-1]:
-        result.append(points[-1])
+    array = np.asarray(points, dtype=np.float64)
+    steps = np.hypot(*np.diff(array, axis=0).T)
+    array = np.concatenate([array[:1], array[1:][steps > 0]])  # interpolation needs progress
+    if len(array) < 2:
+        return [points[0]]
+    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(array, axis=0).T))])
+    positions = np.arange(0.0, along[-1], spacing)
+    xs = np.interp(positions, along, array[:, 0])
+    ys = np.interp(positions, along, array[:, 1])
+    result = list(zip(xs.tolist(), ys.tolist(), strict=True))
+    last = (float(array[-1, 0]), float(array[-1, 1]))
+    if result[-1] != last:
+        result.append(last)
     return result
 
 
-def _distance_to_segment(point: Point, start: Point, end: Point) -> float:
-    """Perpendicular distance from ``point`` to the line through ``start`` and ``end``."""
-    (px, py), (ax, ay), (bx, by) = point, start, end
-    dx, dy = bx - ax, by - ay
-    length = math.hypot(dx, dy)
+def _distances(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Perpendicular distances from ``points`` to the line through ``start`` and ``end``."""
+    direction = end - start
+    length = math.hypot(*direction)
+    offsets = points - start
     if length == 0:
-        return math.hypot(px - ax, py - ay)
-    return abs(dy * px - dx * py + bx * ay - by * ax) / length
+        return np.hypot(offsets[:, 0], offsets[:, 1])
+    return np.abs(direction[0] * offsets[:, 1] - direction[1] * offsets[:, 0]) / length
 
 
 def rdp(points: Sequence[Point], epsilon: float = EPSILON) -> list[Point]:
     """Ramer-Douglas-Peucker simplification of a polyline (iterative, so long strokes are safe)."""
     if len(points) < 3:
         return list(points)
-    keep = [False] * len(points)
+    array = np.asarray(points, dtype=np.float64)
+    keep = np.zeros(len(points), dtype=bool)
     keep[0] = keep[-1] = True
     pending = [(0, len(points) - 1)]
     while pending:
         first, last = pending.pop()
-        farthest, distance = first, 0.0
-        for index in range(first + 1, last):
-            d = _distance_to_segment(points[index], points[first], points[last])
-            if d > distance:
-                farthest, distance = index, d
-        if distance > epsilon:
-            keep[farthest] = True
-            pending.extend(((first, farthest), (farthest, last)))
-    return [point for point, kept in zip(points, keep, strict=True) if kept]
+        if last - first < 2:
+            continue
+        distances = _distances(array[first + 1 : last], array[first], array[last])
+        farthest = int(np.argmax(distances))
+        if distances[farthest] > epsilon:
+            index = first + 1 + farthest
+            keep[index] = True
+            pending.extend(((first, index), (index, last)))
+    return [point for point, kept in zip(points, keep.tolist(), strict=True) if kept]
 
 
 def _integers(points: Sequence[Point]) -> list[list[int]]:
