@@ -165,6 +165,8 @@ def render(plan: Plan, options: ExportOptions) -> str:
     ]
     out += [f"![{a} preview](preview/{a}.png)" for a in alphabet_ids] + [""]
     out += _files_section(plan, options)
+    if not alphabet_ids:
+        return "\n".join([*out, "This release holds no drawings.", ""])
     out += ["## Loading", ""]
     if "mnist" in options.formats:
         out += ["### numpy", "", "```python", numpy_snippet(first).rstrip(), "```", ""]

@@ -367,7 +367,7 @@ def _describe(
     verdict = tags.get("verdict") or ""
     if not is_included(status, verdict, include_suspicious):
         return None, "rejected" if verdict == "rejected" else status
-    if status in ("invalid", "pending") and verdict != "ok":
+    if status in ("invalid", "pending"):
         try:
             decode_stored(store.get(key).data)
         except (ValueError, NotFound):
