@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from chalicelib.keys import DrawingRef
-from conftest import drawing_body, post_json
+from factories import drawing_body, post_json
 
 
 def stored_keys(store) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 from chalicelib import config
 from chalicelib.keys import DrawingRef
 from chalicelib.storage import LocalStorage, StorageUnavailable
-from conftest import drawing_body, post_json
+from factories import drawing_body, post_json
 
 
 def keys(store) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.keys import STATS_KEY, DrawingRef
 from comnist.local import LambdaContext, s3_object_created_event
-from conftest import drawing_body, post_json
+from factories import drawing_body, post_json
 
 
 def deliver(app_module, key: str, size: int = 1) -> dict:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from chalicelib import config
 from chalicelib.storage import LocalStorage
-from conftest import drawing_body
+from factories import drawing_body
 
 EXAMPLES = 2_600  # four properties: over 10,000 bodies in all
 FUZZ = settings(

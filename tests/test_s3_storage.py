@@ -11,7 +11,7 @@ from chalicelib.keys import STATS_KEY, DrawingRef
 from chalicelib.storage import LocalStorage, NotFound, PreconditionFailed, S3Storage
 from chalicelib.validation import validate_drawing
 from comnist.local import LambdaContext, load_app, s3_object_created_event
-from conftest import drawing_body
+from factories import drawing_body
 
 
 @pytest.fixture

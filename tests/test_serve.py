@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import drawing_body
+from factories import drawing_body
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -144,10 +144,3 @@ def desktop(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     yield context
     context.close()
-
-
-def screenshot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from browserkit import screenshot
 from chalicelib.alphabets import code_point
-from conftest import screenshot
 
 pytestmark = pytest.mark.browser
 
