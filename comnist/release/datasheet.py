@@ -181,7 +181,8 @@ def render(plan: Plan, options: ExportOptions) -> str:
         "```",
         "",
         "Run the snippets from the release's directory. Labels are a letter's position in its",
-        "alphabet (the mapping files); they are stable from one release to the next.",
+        "alphabet (the mapping files); they are stable from one release to the next. Items are in",
+        "the order of `metadata.csv` (by letter, then id): shuffle them before training.",
         "",
     ]
     out += ["## Counts per letter", ""]
@@ -189,9 +190,9 @@ def render(plan: Plan, options: ExportOptions) -> str:
         out += [f"### {alphabet_id}", "", counts_table(plan, alphabet_id), ""]
     excluded = ", ".join(f"{why}: {n}" for why, n in sorted(plan.excluded.items())) or "none"
     flagged = (
-        "Suspicious, invalid and not yet scored drawings are included (`--include-suspicious`); each row's `status` says which."
+        "Suspicious, invalid and not yet tagged (`pending`) drawings are included (`--include-suspicious`); each row's `status` says which."
         if options.include_suspicious
-        else "Drawings the sanitizer flagged as suspicious or invalid, and drawings not yet scored, are left out."
+        else "Drawings the sanitizer flagged as suspicious or invalid, and drawings it has not tagged yet (`pending`), are left out; `unscored` ones (no model for their letter yet) are in."
     )
     out += [
         "## How it was collected",

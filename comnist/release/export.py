@@ -431,6 +431,9 @@ class Exporter:
         self.progress = progress or (lambda total, label: contextlib.nullcontext(_NoProgress()))
         self.work = self.out / WORK
         self.manifest: dict[str, Any] = {}
+        self._splits: dict[str, str] = {}  # session hash -> split, set by _split
+        self._starts: dict[int, int] = {}  # 2017 time -> first time of its pseudo-session
+        self._salt = b""
 
     # ---- the steps
 
@@ -456,7 +459,7 @@ class Exporter:
         if not self.out.is_dir():
             raise ExportError(f"{self.out} is not a directory")
         entries = [entry.name for entry in self.out.iterdir()]
-        if entries and MANIFEST not in entries:
+        if set(entries) - {WORK} and MANIFEST not in entries:
             raise ExportError(f"{self.out} is not empty and holds no release; choose another --out")
 
     @property
