@@ -41,6 +41,9 @@ SHORT = "public, max-age=300"
 FONT_CANDIDATES = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
     "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
+    "/usr/share/fonts/liberation/LiberationSans-Bold.ttf",
 ]
 # Hand-drawn-looking capitals for the sharing card, as strokes in a 100x100 box.
 CARD_LETTERS = {
@@ -52,7 +55,18 @@ CARD_LETTERS = {
     ],
     "A": [[(12, 92), (50, 8), (88, 92)], [(28, 60), (72, 60)]],
     "Я": [
-        [(80, 92), (80, 8), (35, 8), (20, 22), (22, 42), (40, 52), (80, 52)],
+        [
+            (80, 92),
+            (80, 8),
+            (42, 8),
+            (29, 11),
+            (21, 20),
+            (19, 31),
+            (23, 42),
+            (33, 50),
+            (45, 52),
+            (80, 52),
+        ],
         [(52, 52), (18, 92)],
     ],
 }
@@ -111,10 +125,20 @@ def share_links(page_url: str, text: str) -> list[tuple[str, str]]:
 
 
 def _font(size: int) -> ImageFont.ImageFont:
+    """A system font with Cyrillic if there is one; nothing is ever downloaded."""
     for candidate in FONT_CANDIDATES:
         if Path(candidate).is_file():
             return ImageFont.truetype(candidate, size)
     return ImageFont.load_default(size=size)
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, size: int, width: int = 1080) -> ImageFont.ImageFont:
+    """The largest font up to ``size`` that fits ``text`` on the card: catalogs vary in length."""
+    font = _font(size)
+    while size > 16 and draw.textlength(text, font=font) > width:
+        size -= 2
+        font = _font(size)
+    return font
 
 
 def render_og_image(messages: dict[str, Any], path: Path) -> None:
@@ -122,7 +146,7 @@ def render_og_image(messages: dict[str, Any], path: Path) -> None:
     card = Image.new("RGB", (1200, 630), "#fafaf7")
     draw = ImageDraw.Draw(card)
     for i, strokes in enumerate(CARD_LETTERS.values()):
-        left, top, size = 60 + i * 190, 90, 170
+        left, top, size = 70 + i * 215, 80, 170
         draw.rounded_rectangle(
             (left - 10, top - 10, left + size + 10, top + size + 10), 18, outline="#111", width=4
         )
@@ -132,8 +156,18 @@ def render_og_image(messages: dict[str, Any], path: Path) -> None:
             for x, y in (points[0], points[-1]):
                 draw.ellipse((x - 6, y - 6, x + 6, y + 6), fill="#111")
     draw.text((60, 330), "CoMNIST", font=_font(96), fill="#0b5cad")
-    draw.text((60, 450), messages["og_headline"], font=_font(54), fill="#111")
-    draw.text((60, 530), messages["og_tagline"], font=_font(34), fill="#4a4a4a")
+    draw.text(
+        (60, 450),
+        messages["og_headline"],
+        font=_fit(draw, messages["og_headline"], 54),
+        fill="#111",
+    )
+    draw.text(
+        (60, 530),
+        messages["og_tagline"],
+        font=_fit(draw, messages["og_tagline"], 34),
+        fill="#4a4a4a",
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     card.save(path, "PNG", optimize=True)
 
@@ -224,10 +258,12 @@ def build(
 
 
 def cache_control(relative: str) -> str:
+    """Hashed assets never change under their name; pages and cards must update within minutes."""
     return IMMUTABLE if relative.startswith("assets/") else SHORT
 
 
 def content_type(path: Path) -> str:
+    """S3 serves whatever type it is told; text needs its charset for Cyrillic to display."""
     kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
         kind += "; charset=utf-8"

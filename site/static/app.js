@@ -43,6 +43,7 @@
 
   // ---- background uploads: a persistent queue, sent in order, retried with backoff ----
   var sending = false, attempt = 0, retryTimer = null;
+  var TIMEOUT_MS = 20000;
 
   function pending() { return load("queue", []); }
   function enqueue(drawing) { var q = pending(); q.push(drawing); save("queue", q); }
@@ -50,18 +51,31 @@
   function retryable(status) { return status >= 500 || status === 408 || status === 429; }
 
   function post(path, body) {
+    // A request that hangs on a dead connection must not hold up the queue forever.
+    var abort = window.AbortController ? new AbortController() : null;
+    var timer = abort && setTimeout(function () { abort.abort(); }, TIMEOUT_MS);
     return fetch(config.api + path, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body)
-    });
+      body: JSON.stringify(body),
+      signal: abort ? abort.signal : undefined
+    }).finally(function () { clearTimeout(timer); });
   }
 
-  function schedule() {
-    clearTimeout(retryTimer);
-    var delay = Math.min(60000, 1000 * Math.pow(2, Math.min(attempt, 6))) * (0.75 + Math.random() / 2);
-    retryTimer = setTimeout(flush, delay);
+  // Seconds from a 503's Retry-After header, when the API says how long to wait.
+  function retryAfter(response) {
+    var seconds = parseInt(response.headers.get("Retry-After"), 10);
+    return seconds >= 0 ? Math.min(seconds, 300) * 1000 : null;
   }
+
+  function schedule(wait) {
+    clearTimeout(retryTimer);
+    // Exponential backoff with jitter, so many phones coming back online do not retry in step.
+    var backoff = Math.min(60000, 1000 * Math.pow(2, Math.min(attempt - 1, 6))) * (0.75 + Math.random() / 2);
+    retryTimer = setTimeout(flush, wait === null || wait === undefined ? backoff : wait);
+  }
+
+  function Retry(wait) { this.wait = wait; }
 
   function flush() {
     if (sending) return;
@@ -71,7 +85,7 @@
     sending = true;
     var request = item ? post("/drawings", item) : post("/contributors", contributor);
     request.then(function (response) {
-      if (retryable(response.status)) throw new Error("HTTP " + response.status);
+      if (retryable(response.status)) throw new Retry(retryAfter(response));
       if (!response.ok && window.console) console.warn("CoMNIST refused an upload", response.status);
       // Delivered (201), already there (200) or refused for good (4xx): either way it leaves the queue.
       if (item) forget(item.id); else save("contributor", null);
@@ -79,11 +93,11 @@
       sending = false;
       showQueue();
       flush();
-    }).catch(function () {
+    }).catch(function (error) {
       sending = false;
       attempt += 1;
       showQueue();
-      schedule();
+      schedule(error instanceof Retry ? error.wait : null);
     });
   }
 
@@ -107,6 +121,13 @@
     });
   }
 
+  // The thanks page offers the alphabet the participant has not been drawing.
+  var otherLink = $("other-alphabet");
+  if (otherLink) {
+    var drawn = load("alphabet:" + config.lang, config.alphabet);
+    otherLink.href = "?alphabet=" + (drawn === "latin" ? "cyrillic" : "latin");
+  }
+
   var canvas = $("draw-area");
   if (!canvas) { flush(); return; }
 
@@ -114,6 +135,7 @@
   var params = new URLSearchParams(location.search);
   var alphabet = params.get("alphabet") || load("alphabet:" + config.lang, config.alphabet);
   if (!config.alphabets[alphabet]) alphabet = config.alphabet;
+  save("alphabet:" + config.lang, alphabet);
   var counts = {};
   var goal = config.goal;
   var letter = null;
@@ -147,8 +169,22 @@
     });
   }
 
+  var drawnWidth = 0;
   function resize() {
     var dpr = window.devicePixelRatio || 1;
+    // A phone turned sideways resizes the area: scale what is drawn so it keeps its shape and place.
+    // A hidden or collapsing layout can report a zero width for a moment: that is no resize.
+    if (!canvas.clientWidth) return;
+    var ratio = drawnWidth ? canvas.clientWidth / drawnWidth : 1;
+    if (ratio !== 1) {
+      strokes.forEach(function (s) {
+        for (var i = 0; i < s[0].length; i++) {
+          s[0][i] = Math.round(s[0][i] * ratio * 10) / 10;
+          s[1][i] = Math.round(s[1][i] * ratio * 10) / 10;
+        }
+      });
+    }
+    drawnWidth = canvas.clientWidth;
     canvas.width = Math.round(canvas.clientWidth * dpr);
     canvas.height = Math.round(canvas.clientHeight * dpr);
     redraw();
@@ -234,8 +270,10 @@
   function chooseLetter() {
     var letters = config.alphabets[alphabet].letters.filter(function (l) { return l !== letter; });
     letters.sort(function (a, b) { return (counts[a] || 0) - (counts[b] || 0); });
-    // A random pick among the few least drawn keeps many participants from all drawing one letter.
-    var pool = letters.slice(0, Math.min(4, letters.length));
+    // A random pick among the least drawn (ties, or nearly) keeps many participants from all
+    // drawing the same letter at once, without ever preferring a well-covered one.
+    var least = counts[letters[0]] || 0;
+    var pool = letters.filter(function (l) { return (counts[l] || 0) <= least + Math.max(2, least / 50); }).slice(0, 5);
     letter = pool[Math.floor(Math.random() * pool.length)];
     $("prompt-letter").textContent = letter;
     showGoal();
