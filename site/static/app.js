@@ -125,7 +125,7 @@
   var otherLink = $("other-alphabet");
   if (otherLink) {
     var drawn = load("alphabet:" + config.lang, config.alphabet);
-    otherLink.href = "?alphabet=" + (drawn === "latin" ? "cyrillic" : "latin");
+    otherLink.href = config.base + "/" + config.lang + "/?alphabet=" + (drawn === "latin" ? "cyrillic" : "latin");
   }
 
   var canvas = $("draw-area");

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -26,8 +25,9 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
+    """Debian's Chromium; its absence fails the suite, so a broken setup never passes as skipped."""
+    path = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
+    if not path:
         pytest.fail("Debian's chromium is not installed: run `make test`, which installs it")
     return path
 
@@ -73,6 +73,8 @@ class LiveSystem:
                 "-m",
                 "comnist",
                 "serve",
+                "--host",
+                "127.0.0.1",
                 "--port",
                 str(self.port),
                 "--data",

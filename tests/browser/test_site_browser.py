@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from browserkit import screenshot
-from chalicelib.alphabets import code_point
+from chalicelib.alphabets import alphabets, code_point
 
 pytestmark = pytest.mark.browser
 
@@ -44,13 +44,17 @@ def line(start, end, steps: int = 24) -> list[tuple[float, float]]:
     ]
 
 
-def wait_for(condition, timeout: float = 20.0, what: str = "condition"):
+def wait_for(condition, timeout: float = 20.0, what: str = "condition", page=None):
+    """Poll ``condition``; with a ``page``, wait inside Playwright so its route handlers run."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
-        time.sleep(0.2)
+        if page is None:
+            time.sleep(0.2)
+        else:
+            page.wait_for_timeout(200)
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -88,6 +92,9 @@ def test_phone_draws_the_requested_letter_and_the_collector_stores_it(live, phon
     letter = page.get_by_test_id("prompt-letter").inner_text().strip()
     assert re.fullmatch("[А-ЯЁ]", letter)
     assert page.get_by_test_id("next").is_disabled()
+    notice = page.locator("#notice")
+    assert notice.is_visible() and "CC BY-SA 4.0" in notice.inner_text(), "licence before drawing"
+    assert notice.get_by_role("link").get_attribute("href") == "/ru/about.html#privacy"
     screenshot(page, "phone-1-start")
 
     cdp = phone.new_cdp_session(page)
@@ -101,6 +108,7 @@ def test_phone_draws_the_requested_letter_and_the_collector_stores_it(live, phon
     assert new_letter != letter, "never the same letter twice in a row"
     assert page.get_by_test_id("counter").inner_text() == "1"
     assert canvas_ink_at(page, 0.5, 0.5) == 0, "the next letter starts on a clean area"
+    assert not notice.is_visible(), "the notice has done its job once something is drawn"
 
     stored = wait_for(lambda: live.drawings("cyrillic"), what="the stored drawing")
     assert len(stored) == 1
@@ -177,18 +185,20 @@ def test_undo_clear_second_finger_and_empty_drawing(live, phone):
 
 def test_offline_drawings_survive_a_reload_and_arrive_exactly_once(live, phone):
     page = open_drawing_page(phone, live.url + "/ru/")
-    page.route("**/api/drawings", lambda route: route.abort("internetdisconnected"))
+    page.route("**/api/**", lambda route: route.abort("internetdisconnected"))
     cdp = phone.new_cdp_session(page)
     for i in range(3):
         touch_stroke(page, cdp, line((0.3 + 0.1 * i, 0.2), (0.5, 0.8)))
         page.get_by_test_id("next").tap()
     assert page.get_by_test_id("counter").inner_text() == "3", "no waiting: the next letter at once"
+    assert page.locator("#celebration").is_visible(), "three letters reach the first level"
+    assert page.locator("#level-name").inner_text() == "Ока"
     page.reload()
     page.get_by_test_id("prompt-letter").wait_for()
     assert "3" in page.get_by_test_id("queue-status").inner_text()
     time.sleep(1)
     assert live.drawings() == [], "nothing arrives while offline"
-    page.unroute("**/api/drawings")
+    page.unroute("**/api/**")
     wait_for(lambda: len(live.drawings()) == 3, timeout=40, what="three drawings")
     time.sleep(3)  # any duplicate upload would land now
     stored = live.drawings()
@@ -222,7 +232,8 @@ def test_finish_with_name_and_email_then_the_thanks_page_shows_the_name_as_text(
         .get_attribute("href")
         .startswith("https://vk.com/share.php?")
     )
-    assert page.get_by_test_id("other-alphabet").is_visible()
+    other = page.get_by_test_id("other-alphabet")
+    assert other.is_visible() and other.get_attribute("href") == "/ru/?alphabet=latin"
     screenshot(page, "phone-4-thanks")
 
     records = wait_for(
@@ -278,6 +289,13 @@ def test_desktop_mouse_flow_and_alphabet_switch(live, desktop):
             box["x"] + box["width"] * (0.3 + 0.02 * i), box["y"] + box["height"] * (0.8 - 0.03 * i)
         )
     page.mouse.up()
+    page.get_by_test_id("clear").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.testid") == "next"
+    outline = page.evaluate(
+        "getComputedStyle(document.querySelector('[data-testid=next]')).outlineStyle"
+    )
+    assert outline not in ("", "none"), "keyboard focus is visible"
     letter = page.get_by_test_id("prompt-letter").inner_text().strip()
     page.get_by_test_id("next").click()
     stored = wait_for(lambda: live.drawings("latin"), what="a Latin drawing")
@@ -303,3 +321,63 @@ def test_first_load_budget_and_no_third_party_requests(live, phone):
     assert page.evaluate("document.documentElement.scrollWidth") <= 320, "usable at 320 px"
     og = Image.open(io.BytesIO(page.request.get(live.url + "/og/ru.png").body()))
     assert og.size == (1200, 630)
+
+
+def fake_stats(counts: dict[str, int]) -> str:
+    letters = {a.id: {ch: counts.get(ch, 500) for ch in a.letters} for a in alphabets().values()}
+    return json.dumps(
+        {
+            "goal": 1000,
+            "updated": None,
+            "alphabets": {a: {"total": sum(c.values()), "letters": c} for a, c in letters.items()},
+        }
+    )
+
+
+def test_the_least_drawn_letter_comes_first_and_never_twice_in_a_row(live, phone):
+    page = phone.new_page()
+    stats = fake_stats({"Ж": 3, "Щ": 40})
+    page.route(
+        "**/api/stats",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=stats),
+    )
+    page.goto(live.url + "/ru/")
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_test_id("prompt-letter").inner_text().strip() == "Ж"
+    goal = page.get_by_test_id("goal").inner_text()
+    assert re.fullmatch(r"Ж: 3 из 1\s000", goal), goal
+    cdp = phone.new_cdp_session(page)
+    touch_stroke(page, cdp, line((0.5, 0.2), (0.5, 0.8)))
+    page.get_by_test_id("next").tap()
+    assert page.get_by_test_id("prompt-letter").inner_text().strip() == "Щ", (
+        "the next least drawn letter, not the same one again"
+    )
+    stored = wait_for(lambda: live.drawings("cyrillic"), what="the stored drawing")
+    assert stored[0].parent.name == code_point("Ж")
+
+
+def test_a_busy_collector_gets_the_drawing_later_exactly_once(live, phone):
+    page = open_drawing_page(phone, live.url + "/ru/")
+    attempts = []
+
+    def busy_then_fine(route):
+        attempts.append(route.request.post_data_json["id"])
+        if len(attempts) <= 2:
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "1"},
+                content_type="application/json",
+                body='{"error": "busy"}',
+            )
+        else:
+            route.continue_()
+
+    page.route("**/api/drawings", busy_then_fine)
+    cdp = phone.new_cdp_session(page)
+    touch_stroke(page, cdp, line((0.5, 0.2), (0.5, 0.8)))
+    page.get_by_test_id("next").tap()
+    wait_for(lambda: live.drawings(), timeout=20, what="the drawing after retries", page=page)
+    page.wait_for_timeout(2000)  # any duplicate upload would land now
+    assert len(live.drawings()) == 1 and len(attempts) == 3, attempts
+    assert len(set(attempts)) == 1, "every retry carries the same drawing id"
+    assert live.drawings()[0].stem == attempts[0]
