@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import boto3
 import moto  # noqa: F401  (moto before boto3)
@@ -110,3 +111,108 @@ def test_deploy_uploads_with_types_caching_and_website_documents(tmp_path, monke
         website = s3.get_bucket_website(Bucket="site-bucket")
         assert website["IndexDocument"]["Suffix"] == "index.html"
         assert website["ErrorDocument"]["Key"] == "404.html"
+
+
+def test_a_new_language_is_one_catalog_file(tmp_path):
+    site_dir = tmp_path / "src"
+    shutil.copytree(build_site.SITE_DIR, site_dir)
+    (site_dir / "messages" / "de.json").write_text(
+        json.dumps(
+            {
+                "language_name": "Deutsch",
+                "alphabet": "latin",
+                "prompt": "Zeichne den Großbuchstaben",
+                "og_headline": "Zeichne einen Buchstaben für die Wissenschaft",
+            }
+        ),
+        encoding="utf-8",
+    )
+    out = build_site.build(tmp_path / "site", site_dir=site_dir)
+    html = (out / "de" / "index.html").read_text()
+    assert '<html lang="de">' in html and "Zeichne den Großbuchstaben" in html
+    assert 'data-testid="finish">Finish<' in html, "missing messages fall back to English"
+    assert 'href="/de/"' in (out / "index.html").read_text()
+    assert 'hreflang="de"' in (out / "ru" / "index.html").read_text()
+    with Image.open(out / "og" / "de.png") as card:
+        assert card.size == (1200, 630)
+
+
+def test_root_page_picks_a_language_and_links_to_all(tmp_path):
+    out = build_site.build(tmp_path / "site")
+    html = (out / "index.html").read_text()
+    for lang in ("en", "fr", "ru"):
+        assert f'<a href="/{lang}/" lang="{lang}"' in html
+    assert "navigator.languages" in html and "location.search" in html
+    assert (out / "404.html").is_file()
+
+
+def test_thanks_page_shares_with_plain_links_only(tmp_path):
+    out = build_site.build(tmp_path / "site", site_url="https://draw.example.org")
+    html = (out / "ru" / "thanks.html").read_text()
+    page = "https%3A%2F%2Fdraw.example.org%2Fru%2F"
+    for prefix in (
+        f"https://www.facebook.com/sharer/sharer.php?u={page}",
+        "https://vk.com/share.php?url=https%3A%2F%2Fdraw.example.org%2Fru%2F&amp;title=",
+        f"https://www.linkedin.com/sharing/share-offsite/?url={page}",
+        f"https://t.me/share/url?url={page}&amp;text=",
+        f"https://twitter.com/intent/tweet?url={page}&amp;text=",
+        "https://wa.me/?text=",
+    ):
+        assert f'href="{prefix}' in html, prefix
+    scripts = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", html)
+    assert scripts and all(src.startswith("/assets/") for src in scripts), scripts
+
+
+def _luminance(colour: str) -> float:
+    if len(colour) == 4:
+        colour = "#" + "".join(c * 2 for c in colour[1:])
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_text_colours_have_enough_contrast():
+    css = (build_site.SITE_DIR / "static" / "style.css").read_text()
+    colours = dict(re.findall(r"--(\w+):\s*(#[0-9a-fA-F]{6}|#[0-9a-fA-F]{3})\b", css))
+    pairs = [
+        ("ink", "bg"),
+        ("muted", "bg"),
+        ("accent", "bg"),
+        ("accent", "#ffffff"),  # links and share buttons on white, white text on blue buttons
+        ("ink", "#fff7d6"),  # the licence notice
+    ]
+    for fg, bg in pairs:
+        ratio = contrast(colours.get(fg, fg), colours.get(bg, bg))
+        assert ratio >= 4.5, f"{fg} on {bg}: {ratio:.2f}"
+    assert ":focus-visible" in css and "outline" in css
+
+
+def test_command_line_builds_from_the_local_store_and_deploys(tmp_path, monkeypatch, contributors):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    out = tmp_path / "site"
+    with moto.mock_aws():
+        boto3.client("s3").create_bucket(Bucket="draw-site")
+        code = build_site.main(
+            [
+                "--out",
+                str(out),
+                "--api-url",
+                "https://api.example.org/api/",
+                "--contributors-data",
+                str(tmp_path / "contributors"),
+                "--deploy",
+                "s3://draw-site",
+            ]
+        )
+        assert code == 0
+        page = boto3.client("s3").get_object(Bucket="draw-site", Key="fr/contributors.html")
+        html = page["Body"].read().decode()
+    assert "Анна" in html and "Hidden Person" not in html
+    assert '"api": "https://api.example.org/api"' in (out / "fr" / "index.html").read_text()
