@@ -225,6 +225,7 @@ def test_finish_with_name_and_email_then_the_thanks_page_shows_the_name_as_text(
     assert "галочку" in page.locator("#form-error").inner_text(), "a name needs its own consent"
     page.get_by_test_id("name-consent").check()
     page.get_by_test_id("email-consent").check()
+    screenshot(page, "phone-4-finish-form")
     page.get_by_test_id("send").tap()
     page.wait_for_url("**/ru/thanks.html")
     assert (
@@ -234,7 +235,7 @@ def test_finish_with_name_and_email_then_the_thanks_page_shows_the_name_as_text(
     )
     other = page.get_by_test_id("other-alphabet")
     assert other.is_visible() and other.get_attribute("href") == "/ru/?alphabet=latin"
-    screenshot(page, "phone-4-thanks")
+    screenshot(page, "phone-5-thanks")
 
     records = wait_for(
         lambda: list((live.data / "contributors" / "contributors").glob("*.json")),
@@ -249,7 +250,7 @@ def test_finish_with_name_and_email_then_the_thanks_page_shows_the_name_as_text(
     assert hostile in page.get_by_test_id("contributors").inner_text()
     assert "anya@example.org" not in page.content()
     assert dialogs == [], "the name is shown as text, never run"
-    screenshot(page, "phone-5-contributors")
+    screenshot(page, "phone-6-contributors")
 
 
 @pytest.mark.parametrize(
@@ -316,9 +317,14 @@ def test_first_load_budget_and_no_third_party_requests(live, phone):
     urls = [r.url for r in responses]
     assert urls and all(url.startswith(live.url) for url in urls), urls
     total = sum(len(gzip.compress(r.body())) for r in responses)
+    print(f"first load of /ru/: {len(urls)} requests, {total} bytes gzipped")
     assert total <= 60 * 1024, f"first load is {total} bytes gzipped"
     page.set_viewport_size({"width": 320, "height": 640})
     assert page.evaluate("document.documentElement.scrollWidth") <= 320, "usable at 320 px"
+    for test_id in ("draw-area", "next", "finish"):
+        box = page.get_by_test_id(test_id).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 320, f"{test_id} fits at 320 px"
+    screenshot(page, "phone-320")
     og = Image.open(io.BytesIO(page.request.get(live.url + "/og/ru.png").body()))
     assert og.size == (1200, 630)
 
