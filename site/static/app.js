@@ -365,6 +365,8 @@
   });
   $("back").addEventListener("click", function () { dialog.close(); });
   $("skip").addEventListener("click", goToThanks);
+  // A stale complaint must not linger once the participant fixes what it was about.
+  $("finish-form").addEventListener("change", function () { $("form-error").textContent = ""; });
   $("finish-form").addEventListener("submit", function (event) {
     event.preventDefault();
     var name = $("name").value.trim(), email = $("email").value.trim();
