@@ -1,0 +1,277 @@
+"""Collector benchmarks: rasterizing, an end-to-end local load, and the upload path's import cost.
+
+    python benchmarks/collector_bench.py --samples ../shared/data [--drawings 5000] [--clients 8]
+
+Prints figures; each is given beside a baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from PIL import Image
+
+from chalicelib.raster import render_alpha, render_png
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_doodles(samples: Path, limit: int | None = None) -> list[list]:
+    doodles = []
+    with open(samples / "quickdraw-sample" / "doodles.ndjson", encoding="utf-8") as handle:
+        for line in handle:
+            doodles.append(json.loads(line)["strokes"])
+            if limit and len(doodles) >= limit:
+                break
+    return doodles
+
+
+def canvas_of(strokes: list) -> tuple[float, float]:
+    xs = [x for s in strokes for x in s[0]]
+    ys = [y for s in strokes for y in s[1]]
+    return max(max(xs), 16) + 1, max(max(ys), 16) + 1
+
+
+def bench_raster(doodles: list[list]) -> None:
+    raster, encode_blank = [], []
+    blank = Image.new("RGBA", (278, 278))
+    for strokes in doodles:
+        width, height = canvas_of(strokes)
+        start = time.perf_counter()
+        render_png(strokes, width, height)
+        raster.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        blank.save(io.BytesIO(), "PNG")
+        encode_blank.append(time.perf_counter() - start)
+    draw_only = []
+    for strokes in doodles[:500]:
+        start = time.perf_counter()
+        render_alpha(strokes, *canvas_of(strokes))
+        draw_only.append(time.perf_counter() - start)
+    r, b, d = (statistics.median(v) * 1000 for v in (raster, encode_blank, draw_only))
+    print(f"rasterize+encode, median over {len(doodles)} Quick, Draw! doodles: {r:.2f} ms")
+    print(f"  drawing alone (4x supersampled, reduced): {d:.2f} ms")
+    print(f"  baseline, PNG-encoding a blank 278x278 RGBA: {b:.2f} ms  -> ratio {r / b:.1f}x")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def to_canvas_body(strokes: list, session: str, drawing_id: str, letter: str) -> bytes:
+    width, height = canvas_of(strokes)
+    # Quick, Draw! strokes are raw screen pixels; rescale into a phone-sized canvas with times kept.
+    scale = 360 / max(width, height)
+    t0 = strokes[0][2][0]
+    clean, last = [], 0
+    for xs, ys, ts in strokes[:64]:
+        times = []
+        for t in ts:
+            last = max(last, int(t - t0))
+            times.append(last)
+        clean.append([[round(x * scale, 1) for x in xs], [round(y * scale, 1) for y in ys], times])
+    total = 0
+    kept = []
+    for stroke in clean:
+        room = min(1000, 4000 - total)
+        if room <= 0:
+            break
+        kept.append([axis[:room] for axis in stroke])
+        total += len(kept[-1][0])
+    body = {
+        "id": drawing_id,
+        "session": session,
+        "alphabet": "latin",
+        "letter": letter,
+        "strokes": kept,
+        "canvas": {"width": 360, "height": 360},
+        "device": {"pointer": "touch", "dpr": 2},
+        "locale": "en",
+    }
+    return json.dumps(body).encode()
+
+
+def bench_load(
+    doodles: list[list], drawings: int, clients: int, replay_share: float = 0.05
+) -> None:
+    data = Path(tempfile.mkdtemp(prefix="comnist-bench-"))
+    (data / "site").mkdir()
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "comnist",
+            "serve",
+            "--port",
+            str(port),
+            "--data",
+            str(data / "data"),
+            "--site",
+            str(data / "site"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        rng = random.Random(1)
+        letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        sessions = [str(uuid.uuid4()) for _ in range(200)]
+        bodies = [
+            to_canvas_body(
+                doodles[i % len(doodles)],
+                rng.choice(sessions),
+                str(uuid.uuid4()),
+                rng.choice(letters),
+            )
+            for i in range(drawings)
+        ]
+        replays = rng.sample(range(drawings), int(drawings * replay_share))
+        work = [(i, False) for i in range(drawings)] + [(i, True) for i in replays]
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        lock = threading.Lock()
+        cursor = iter(work)
+
+        def client() -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            while True:
+                with lock:
+                    item = next(cursor, None)
+                if item is None:
+                    break
+                start = time.perf_counter()
+                connection.request(
+                    "POST", "/api/drawings", bodies[item[0]], {"Content-Type": "application/json"}
+                )
+                response = connection.getresponse()
+                response.read()
+                elapsed = time.perf_counter() - start
+                with lock:
+                    latencies.append(elapsed)
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+            connection.close()
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - started
+        stored = list((data / "data" / "drawings" / "drawings").rglob("*.png"))
+        ids = [p.stem for p in stored]
+        latencies.sort()
+        accepted = statuses.get(201, 0)
+        print(
+            f"local load: {clients} clients posted {drawings} drawings (+{len(replays)} replays) in {wall:.1f} s "
+            f"= {len(work) / wall:.0f} requests/s"
+        )
+        print(
+            f"  answers {dict(sorted(statuses.items()))}; accepted {accepted}, stored {len(stored)}, "
+            f"stored == accepted: {len(stored) == accepted}, duplicates: {len(ids) - len(set(ids))}"
+        )
+        print(
+            f"  latency p50 {latencies[len(latencies) // 2] * 1000:.1f} ms, p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def bench_import_time() -> None:
+    probe = (
+        "import sys, time; sys.path.insert(0, 'collector'); start = time.perf_counter(); import app; "
+        "t = time.perf_counter() - start; print(t, 'numpy' in sys.modules)"
+    )
+    baseline_probe = "import time; start = time.perf_counter(); import json, uuid; print(time.perf_counter() - start)"
+    runs, numpy_loaded = [], False
+    for _ in range(5):
+        out = subprocess.run(
+            [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        seconds, loaded = out.stdout.split()
+        runs.append(float(seconds))
+        numpy_loaded = numpy_loaded or loaded == "True"
+    numpy_runs = []
+    for _ in range(5):
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import time; s = time.perf_counter(); import numpy; print(time.perf_counter() - s)",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        numpy_runs.append(float(out.stdout))
+    del baseline_probe
+    a, n = statistics.median(runs) * 1000, statistics.median(numpy_runs) * 1000
+    print(
+        f"cold import of the upload function's module (app.py): {a:.0f} ms; numpy imported: {numpy_loaded}"
+    )
+    print(
+        f"  baseline, a cold `import numpy` alone: {n:.0f} ms -> app.py costs {a / n:.2f}x a numpy import"
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "import sys; sys.path.insert(0, 'collector'); import app",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    heaviest = sorted(
+        (int(line.split("|")[1]), line.split("|")[2].strip())
+        for line in out.stderr.splitlines()[1:]
+        if line.count("|") == 2
+    )[-5:]
+    print(
+        "  heaviest imports (cumulative us):",
+        ", ".join(f"{name} {us}" for us, name in reversed(heaviest)),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--drawings", type=int, default=5000)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    doodles = load_doodles(args.samples)
+    bench_raster(doodles)
+    bench_import_time()
+    bench_load(doodles, args.drawings, args.clients)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Sanitizer benchmarks: event-path scoring and bulk rescoring against PNG decoding alone; memory.
+
+    python benchmarks/sanitizer_bench.py --samples ../shared/data [--rescore 2000]
+
+Prints figures, each beside a baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import resource
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from PIL import Image
+
+from chalicelib import sanitizing
+from chalicelib.keys import DrawingRef
+from chalicelib.storage import LocalStorage
+from comnist.evaluation import load_genuine
+from sanitizer import extract, fit_models, score_drawing
+
+
+def rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:,.0f}/s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--samples", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+    parser.add_argument(
+        "--rescore", type=int, default=2000, help="drawings in the bulk-rescoring store"
+    )
+    parser.add_argument(
+        "--stream", type=int, default=100_000, help="drawings scored for the memory figure"
+    )
+    args = parser.parse_args()
+    genuine = load_genuine(args.samples / "comnist-sample" / "cyrillic")
+    pngs = [(name, letter, png) for name, letter, png in genuine]
+
+    start = time.perf_counter()
+    samples = [extract(png, name, "cyrillic", letter) for name, letter, png in pngs]
+    extract_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    model = fit_models([s for s in samples if s is not None])
+    fit_seconds = time.perf_counter() - start
+    print(
+        f"fit on {len(samples)} drawings: features {extract_seconds:.1f} s, models {fit_seconds:.1f} s; "
+        f"model JSON {len(model.to_json()) / 1e6:.1f} MB"
+    )
+
+    subset = pngs[:1500]
+    start = time.perf_counter()
+    for _, _, png in subset:
+        Image.open(io.BytesIO(png)).convert("RGBA").load()
+    decode = time.perf_counter() - start
+    start = time.perf_counter()
+    for name, letter, png in subset:
+        score_drawing(png, None, model, alphabet="cyrillic", letter=letter, drawing_id=name)
+    scoring = time.perf_counter() - start
+    print(
+        f"event-path scoring (decode + features + both models), one core: {rate(len(subset), scoring)}"
+    )
+    print(
+        f"  baseline, PNG decode alone: {rate(len(subset), decode)} -> scoring costs {scoring / decode:.1f}x a decode"
+    )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = LocalStorage(Path(tmp) / "drawings")
+        for i in range(args.rescore):
+            name, letter, png = pngs[i % len(pngs)]
+            ref = DrawingRef("cyrillic", letter, f"{i:08x}-0000-4000-8000-{i:012x}")
+            store.put(ref.png_key, png, content_type="image/png")
+        store.put("models/current.json", b"{}")  # replaced below
+        from chalicelib.keys import MODELS_CURRENT_KEY, model_key
+
+        store.put(model_key(model.version), model.to_json())
+        store.put_json(
+            MODELS_CURRENT_KEY, {"version": model.version, "key": model_key(model.version)}
+        )
+        for workers in (1, 2):
+            start = time.perf_counter()
+            counts = sanitizing.rescore(store, workers=workers, resume=False)
+            seconds = time.perf_counter() - start
+            print(
+                f"bulk rescoring of a local store, {workers} worker(s): {rate(args.rescore, seconds)} {counts}"
+            )
+        start = time.perf_counter()
+        sanitizing.rescore(store, workers=2, resume=True)
+        print(
+            f"  resumed run with nothing left to do: {rate(args.rescore, time.perf_counter() - start)}"
+        )
+
+    tracemalloc.start()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    checkpoints = {}
+    for i in range(args.stream):
+        name, letter, png = pngs[i % len(pngs)]
+        score_drawing(png, None, model, alphabet="cyrillic", letter=letter, drawing_id=name)
+        if i + 1 in (1_000, 10_000, args.stream):
+            checkpoints[i + 1] = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        "peak traced memory while scoring a stream: "
+        + ", ".join(f"{n:,} drawings {mb:.1f} MB" for n, mb in checkpoints.items())
+    )
+    print(
+        f"  process max RSS {rss_before / 1024:.0f} MB before, {rss_after / 1024:.0f} MB after {args.stream:,} drawings"
+    )
+    per_sample = (samples[0].features.nbytes + samples[0].image.nbytes) / 1e3
+    print(
+        f"refit keeps {per_sample:.1f} KB per drawing in memory: {per_sample * 100:.0f} MB at 100,000 drawings"
+    )
+
+
+if __name__ == "__main__":
+    main()
