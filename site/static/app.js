@@ -8,8 +8,10 @@
   var LIMITS = { strokes: 64, points: 3900, perStroke: 1000 };
 
   // ---- storage that survives reloads (and degrades to memory when blocked) ----
-  var memory = {};
+  var memory = {}, memoryOnly = {};
   function load(name, fallback) {
+    // After a failed write (storage full or blocked) the copy in memory is the newer one.
+    if (memoryOnly[name]) return memory[name];
     try {
       var raw = window.localStorage.getItem(PREFIX + name);
       return raw === null ? fallback : JSON.parse(raw);
@@ -19,7 +21,12 @@
   }
   function save(name, value) {
     memory[name] = value;
-    try { window.localStorage.setItem(PREFIX + name, JSON.stringify(value)); } catch (e) { /* private mode */ }
+    try {
+      window.localStorage.setItem(PREFIX + name, JSON.stringify(value));
+      delete memoryOnly[name];
+    } catch (e) {
+      memoryOnly[name] = true;
+    }
   }
 
   function uuid4() {
@@ -269,6 +276,12 @@
   // ---- letters: fewest drawings first, never the same twice in a row ----
   function chooseLetter() {
     var letters = config.alphabets[alphabet].letters.filter(function (l) { return l !== letter; });
+    // Shuffle first so that ties (every letter while /stats is out of reach) are broken at random.
+    for (var i = letters.length - 1; i > 0; i--) {
+      var j = Math.floor(Math.random() * (i + 1)), swap = letters[i];
+      letters[i] = letters[j];
+      letters[j] = swap;
+    }
     letters.sort(function (a, b) { return (counts[a] || 0) - (counts[b] || 0); });
     // A random pick among the least drawn (ties, or nearly) keeps many participants from all
     // drawing the same letter at once, without ever preferring a well-covered one.

@@ -100,6 +100,15 @@ def test_phone_draws_the_requested_letter_and_the_collector_stores_it(live, phon
     cdp = phone.new_cdp_session(page)
     touch_stroke(page, cdp, line((0.5, 0.15), (0.5, 0.85)))  # a vertical bar down the middle
     assert canvas_ink_at(page, 0.5, 0.5) > 0
+    # Crisp on a 3x screen, and the line as thick, relative to the area, as in the stored PNG.
+    width, css_width, line_px = page.evaluate(
+        """() => { const c = document.querySelector('[data-testid=draw-area]');
+             const row = c.getContext('2d').getImageData(0, Math.floor(c.height / 2), c.width, 1).data;
+             let inked = 0; for (let i = 3; i < row.length; i += 4) if (row[i] > 127) inked++;
+             return [c.width, c.clientWidth, inked / devicePixelRatio]; }"""
+    )
+    assert width == round(css_width * 3)
+    assert abs(line_px - css_width * 15 / 278) < 2
     screenshot(page, "phone-2-drawn")
     assert page.get_by_test_id("next").is_enabled()
     page.get_by_test_id("next").tap()
@@ -118,6 +127,7 @@ def test_phone_draws_the_requested_letter_and_the_collector_stores_it(live, phon
     alpha = ink(stored[0])
     assert alpha[100:180, 130:148].mean() > 200, "ink where the finger went"
     assert alpha[:, :100].max() == 0 and alpha[:, 180:].max() == 0, "no ink elsewhere"
+    assert abs(int((alpha[139] > 127).sum()) - 15) <= 2, "the stored line is 15 of 278 px wide"
     record = json.loads(
         (
             live.data
