@@ -276,7 +276,10 @@ def deploy(out_dir: Path, bucket: str, client: Any = None) -> int:
         import boto3
 
         client = boto3.client("s3")
-    files = sorted(p for p in out_dir.rglob("*") if p.is_file())
+    # Assets and cards first: a page must never go live before the files it refers to.
+    files = sorted(
+        (p for p in out_dir.rglob("*") if p.is_file()), key=lambda p: (p.suffix == ".html", p)
+    )
     for path in files:
         relative = path.relative_to(out_dir).as_posix()
         client.put_object(

@@ -216,3 +216,25 @@ def test_command_line_builds_from_the_local_store_and_deploys(tmp_path, monkeypa
         html = page["Body"].read().decode()
     assert "Анна" in html and "Hidden Person" not in html
     assert '"api": "https://api.example.org/api"' in (out / "fr" / "index.html").read_text()
+
+
+def test_deploy_puts_pages_live_only_after_their_assets(tmp_path):
+    class Recorder:
+        def __init__(self) -> None:
+            self.keys: list[str] = []
+
+        def put_object(self, **kwargs) -> None:
+            self.keys.append(kwargs["Key"])
+
+        def put_bucket_website(self, **kwargs) -> None:
+            self.keys.append("<website>")
+
+    out = build_site.build(tmp_path / "site")
+    client = Recorder()
+    build_site.deploy(out, "site-bucket", client)
+    first_page = min(i for i, key in enumerate(client.keys) if key.endswith(".html"))
+    assert all(not key.endswith(".html") for key in client.keys[:first_page])
+    assert {k for k in client.keys[:first_page] if k.startswith("assets/")} == {
+        f"assets/{p.name}" for p in (out / "assets").iterdir()
+    }
+    assert client.keys[-1] == "<website>"
