@@ -37,3 +37,23 @@ def client(app_module: Any) -> Iterator[Any]:
 
     with Client(app_module.app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def aws_region() -> str:
+    """The region of the ``aws`` fixture; a test module may override it."""
+    return "us-east-1"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, aws_region: str) -> Iterator[Any]:
+    """An S3 client on moto's in-memory AWS, with fake credentials."""
+    import moto  # before boto3 creates any client
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", aws_region)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with moto.mock_aws():
+        import boto3
+
+        yield boto3.client("s3", region_name=aws_region)

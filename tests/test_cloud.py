@@ -6,7 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import boto3
 import moto  # noqa: F401  (moto before boto3)
 import pytest
 
@@ -17,12 +16,8 @@ CHALICE_DIR = Path(__file__).resolve().parent.parent / "collector" / ".chalice"
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with moto.mock_aws():
-        yield boto3.client("s3", region_name="eu-west-1")
+def aws_region() -> str:
+    return "eu-west-1"  # outside us-east-1, buckets need a location constraint
 
 
 def test_bootstrap_creates_private_and_public_buckets_idempotently(aws, tmp_path, capsys):

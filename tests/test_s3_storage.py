@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import boto3
 import moto  # noqa: F401  (moto before boto3)
 import pytest
 
@@ -12,15 +11,6 @@ from chalicelib.storage import LocalStorage, NotFound, PreconditionFailed, S3Sto
 from chalicelib.validation import validate_drawing
 from comnist.local import LambdaContext, load_app, s3_object_created_event
 from factories import drawing_body
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with moto.mock_aws():
-        yield boto3.client("s3")
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -8,7 +8,6 @@ import math
 import random
 import uuid
 
-import boto3
 import moto  # noqa: F401  (moto before boto3)
 import numpy as np
 import pytest
@@ -180,17 +179,12 @@ def fill_store(store, collection, junk: int = 2):
 
 
 @pytest.fixture(params=["local", "s3"])
-def store(request, tmp_path, monkeypatch):
+def store(request, tmp_path):
     if request.param == "local":
-        yield LocalStorage(tmp_path / "drawings")
-        return
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with moto.mock_aws():
-        client = boto3.client("s3")
-        client.create_bucket(Bucket="drawings")
-        yield S3Storage("drawings", client)
+        return LocalStorage(tmp_path / "drawings")
+    client = request.getfixturevalue("aws")
+    client.create_bucket(Bucket="drawings")
+    return S3Storage("drawings", client)
 
 
 def test_refit_rescore_mark_and_review_on_a_store(store, collection):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,75 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from factories import drawing_body
+from factories import ServedSystem, drawing_body
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    def __init__(self, data: Path, site: Path) -> None:
-        self.data, self.site, self.port = data, site, free_port()
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "comnist",
-                "serve",
-                "--port",
-                str(self.port),
-                "--data",
-                str(self.data),
-                "--site",
-                str(self.site),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                self.request("GET", "/api/stats")
-                return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("comnist serve did not start")
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-    def request(
-        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
-    ):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        data = response.read()
-        connection.close()
-        return response.status, dict(response.getheaders()), data
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def server(tmp_path: Path) -> Iterator[ServedSystem]:
     site = tmp_path / "site"
     (site / "ru").mkdir(parents=True)
     (site / "index.html").write_text("<!doctype html><title>CoMNIST</title>root page")
     (site / "ru" / "index.html").write_text("<!doctype html><title>CoMNIST</title>russian page")
     (tmp_path / "secret.txt").write_text("outside the site")
-    running = Server(tmp_path / "data", site)
+    running = ServedSystem(tmp_path / "data", site)
     running.start()
     yield running
     running.stop()
@@ -109,7 +51,7 @@ def wait_for_status(data: Path, drawing_id: str, timeout: float = 20) -> dict:
     raise AssertionError(f"drawing {drawing_id} was never tagged")
 
 
-def post_drawing(server: Server, body: dict) -> tuple[int, dict]:
+def post_drawing(server: ServedSystem, body: dict) -> tuple[int, dict]:
     status, _, data = server.request(
         "POST", "/api/drawings", json.dumps(body).encode(), {"Content-Type": "application/json"}
     )

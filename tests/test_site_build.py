@@ -84,33 +84,29 @@ def test_contributors_page_shows_consenting_names_only_escaped(tmp_path, contrib
         assert "zoe@example.org" not in text and "hidden@example.org" not in text
 
 
-def test_deploy_uploads_with_types_caching_and_website_documents(tmp_path, monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+def test_deploy_uploads_with_types_caching_and_website_documents(tmp_path, aws):
     out = build_site.build(tmp_path / "site")
-    with moto.mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket="site-bucket")
-        count = build_site.deploy(out, "site-bucket", s3)
-        assert count == len([p for p in out.rglob("*") if p.is_file()])
-        page = s3.head_object(Bucket="site-bucket", Key="ru/index.html")
-        assert page["ContentType"] == "text/html; charset=utf-8"
-        assert "max-age=300" in page["CacheControl"]
-        script = next(
-            k["Key"]
-            for k in s3.list_objects_v2(Bucket="site-bucket", Prefix="assets/")["Contents"]
-            if k["Key"].endswith(".js")
-        )
-        head = s3.head_object(Bucket="site-bucket", Key=script)
-        assert head["ContentType"].startswith("text/javascript") or head["ContentType"].startswith(
-            "application/javascript"
-        )
-        assert head["CacheControl"] == "public, max-age=31536000, immutable"
-        assert s3.head_object(Bucket="site-bucket", Key="og/en.png")["ContentType"] == "image/png"
-        website = s3.get_bucket_website(Bucket="site-bucket")
-        assert website["IndexDocument"]["Suffix"] == "index.html"
-        assert website["ErrorDocument"]["Key"] == "404.html"
+    s3 = aws
+    s3.create_bucket(Bucket="site-bucket")
+    count = build_site.deploy(out, "site-bucket", s3)
+    assert count == len([p for p in out.rglob("*") if p.is_file()])
+    page = s3.head_object(Bucket="site-bucket", Key="ru/index.html")
+    assert page["ContentType"] == "text/html; charset=utf-8"
+    assert "max-age=300" in page["CacheControl"]
+    script = next(
+        k["Key"]
+        for k in s3.list_objects_v2(Bucket="site-bucket", Prefix="assets/")["Contents"]
+        if k["Key"].endswith(".js")
+    )
+    head = s3.head_object(Bucket="site-bucket", Key=script)
+    assert head["ContentType"].startswith("text/javascript") or head["ContentType"].startswith(
+        "application/javascript"
+    )
+    assert head["CacheControl"] == "public, max-age=31536000, immutable"
+    assert s3.head_object(Bucket="site-bucket", Key="og/en.png")["ContentType"] == "image/png"
+    website = s3.get_bucket_website(Bucket="site-bucket")
+    assert website["IndexDocument"]["Suffix"] == "index.html"
+    assert website["ErrorDocument"]["Key"] == "404.html"
 
 
 def test_a_new_language_is_one_catalog_file(tmp_path):

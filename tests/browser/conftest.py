@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import http.client
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from factories import ServedSystem
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
@@ -32,22 +31,12 @@ def chromium_path() -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LiveSystem:
+class LiveSystem(ServedSystem):
     """``comnist serve`` on a free port with its own data directory and a freshly built site."""
 
     def __init__(self, root: Path) -> None:
+        super().__init__(root / "data", root / "site")
         self.root = root
-        self.data = root / "data"
-        self.site = root / "site"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
 
     def build_site(self) -> None:
         subprocess.run(
@@ -65,42 +54,6 @@ class LiveSystem:
             check=True,
             capture_output=True,
         )
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "comnist",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--data",
-                str(self.data),
-                "--site",
-                str(self.site),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/api/stats")
-                connection.getresponse().read()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("comnist serve did not start")
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
     def drawings(self, alphabet: str | None = None) -> list[Path]:
         base = self.data / "drawings" / "drawings"
