@@ -106,7 +106,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--work", type=Path, default=Path("/tmp/comnist-export-bench"))
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--keep", action="store_true", help="keep the generated stores")
     parser.add_argument(
         "--child", nargs=2, type=Path, metavar=("DATA", "OUT"), help=argparse.SUPPRESS

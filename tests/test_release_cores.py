@@ -118,3 +118,28 @@ def test_split_keeps_groups_whole_is_seeded_and_stratified():
 def test_pseudo_sessions_join_times_a_few_seconds_apart():
     starts = pseudo_sessions([100, 105, 130, 500, 520, 2000])
     assert starts == {100: 100, 105: 100, 130: 100, 500: 500, 520: 500, 2000: 2000}
+
+
+def test_stored_zip_writer_is_read_by_zipfile_with_zip64_entry_counts():
+    import zipfile
+
+    from comnist.release.ziparchive import StoredZipWriter
+
+    buffer = io.BytesIO()
+    writer = StoredZipWriter(buffer)
+    for n in range(70_000):  # more than the classic format's 65,535 entries
+        writer.add(f"Latin/A/{n:05d}.png", b"%d" % n)
+    writer.add("Cyrillic/Ж/ж.png", b"")
+    writer.close()
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
+        infos = archive.infolist()
+        assert len(infos) == 70_001 and archive.testzip() is None
+        assert archive.read("Latin/A/69999.png") == b"69999"
+        assert infos[-1].filename == "Cyrillic/Ж/ж.png" and infos[0].date_time == (
+            1980,
+            1,
+            1,
+            0,
+            0,
+            0,
+        )

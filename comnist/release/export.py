@@ -47,6 +47,7 @@ from . import datasheet
 from .mnist import IdxWriter, mnist_image
 from .split import TEST, TRAIN, assign_splits, pseudo_sessions
 from .strokes import simplify
+from .ziparchive import StoredZipWriter
 
 FORMAT_VERSION = 1
 FORMATS = ("comnist", "mnist", "strokes")
@@ -255,16 +256,32 @@ def zip_info(name: str, compress: int) -> zipfile.ZipInfo:
     return info
 
 
+def folder_files(root: Path, folder: str) -> Iterator[str]:
+    """The files under ``root/folder`` as ``/``-paths in byte order, one directory in memory at a time."""
+
+    def walk(relative: str) -> Iterator[str]:
+        with os.scandir(root / relative) as entries:
+            names = sorted(
+                (e.name + "/" if e.is_dir() else e.name, e.is_dir())
+                for e in entries
+                if not e.name.startswith(".")
+            )
+        for name, is_dir in names:
+            if is_dir:
+                yield from walk(f"{relative}/{name[:-1]}")
+            else:
+                yield f"{relative}/{name}"
+
+    yield from walk(folder)
+
+
 def write_folder_zip(root: Path, folder: str, target: Path) -> None:
-    """Zip ``root/folder`` (stored, entries sorted by name) into ``target``."""
-    names = sorted(
-        path.relative_to(root).as_posix()
-        for path in (root / folder).rglob("*")
-        if path.is_file() and not path.name.startswith(".")
-    )
-    with atomic_file(target) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as archive:
-        for name in names:
-            archive.writestr(zip_info(name, zipfile.ZIP_STORED), (root / name).read_bytes())
+    """Zip ``root/folder`` (stored, entries in byte order of their names) into ``target``."""
+    with atomic_file(target) as raw:
+        archive = StoredZipWriter(raw)
+        for name in folder_files(root, folder):
+            archive.add(name, (root / name).read_bytes())
+        archive.close()
 
 
 def write_npz_from_idx(out: Path, alphabet_id: str, target: Path) -> None:
