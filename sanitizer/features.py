@@ -141,10 +141,15 @@ def stroke_features(record: dict[str, Any] | None) -> dict[str, float]:
     canvas = (record or {}).get("canvas") or {}
     if not strokes or not canvas:
         return {}
-    diagonal = float(np.hypot(canvas.get("width", 1), canvas.get("height", 1))) or 1.0
-    length = 0.0
-    for xs, ys, _ in strokes:
-        if len(xs) > 1:
-            length += float(np.hypot(np.diff(xs), np.diff(ys)).sum())
-    duration = float(strokes[-1][2][-1]) / 1000.0 if strokes[-1][2] else 0.0
-    return {"strokes": float(len(strokes)), "path": length / diagonal, "seconds": duration}
+    # Records are validated at intake, but an edited or foreign record must not break tagging.
+    try:
+        diagonal = float(np.hypot(canvas.get("width", 1), canvas.get("height", 1))) or 1.0
+        length = 0.0
+        for xs, ys, _ in strokes:
+            if len(xs) > 1:
+                length += float(np.hypot(np.diff(xs), np.diff(ys)).sum())
+        duration = float(strokes[-1][2][-1]) / 1000.0 if strokes[-1][2] else 0.0
+    except (TypeError, ValueError, IndexError, AttributeError):
+        return {}
+    values = {"strokes": float(len(strokes)), "path": length / diagonal, "seconds": duration}
+    return values if all(np.isfinite(v) for v in values.values()) else {}
