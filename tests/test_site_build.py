@@ -234,3 +234,17 @@ def test_deploy_puts_pages_live_only_after_their_assets(tmp_path):
         f"assets/{p.name}" for p in (out / "assets").iterdir()
     }
     assert client.keys[-1] == "<website>"
+
+
+def test_shipped_catalogs_translate_every_message():
+    catalogs = {
+        p.stem: json.loads(p.read_text(encoding="utf-8"))
+        for p in (build_site.SITE_DIR / "messages").glob("*.json")
+    }
+    english = catalogs["en"]
+    for lang, messages in catalogs.items():
+        assert set(messages) == set(english), f"{lang}: {set(english) ^ set(messages)}"
+        assert len(messages["levels"]) == len(build_site.LEVELS)
+        if lang != "en":
+            same = [k for k in english if k != "levels" and messages[k] == english[k]]
+            assert set(same) <= {"alphabet", "alphabet_latin"}, f"{lang} leaves {same} in English"
