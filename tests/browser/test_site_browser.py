@@ -230,9 +230,15 @@ def test_finish_with_name_and_email_then_the_thanks_page_shows_the_name_as_text(
     page.get_by_test_id("finish").tap()
     hostile = "<script>alert('x')</script> Аня"
     page.get_by_test_id("name").fill(hostile)
+    page.get_by_test_id("email").fill("anya@example")
+    page.get_by_test_id("name-consent").check()
+    page.get_by_test_id("send").tap()
+    assert "адрес" in page.locator("#form-error").inner_text(), "an e-mail address is checked"
+    page.get_by_test_id("name-consent").uncheck()
     page.get_by_test_id("email").fill("anya@example.org")
     page.get_by_test_id("send").tap()
     assert "галочку" in page.locator("#form-error").inner_text(), "a name needs its own consent"
+    assert "/thanks" not in page.url
     page.get_by_test_id("name-consent").check()
     page.get_by_test_id("email-consent").check()
     screenshot(page, "phone-4-finish-form")
@@ -254,6 +260,7 @@ def test_finish_with_name_and_email_then_the_thanks_page_shows_the_name_as_text(
     record = json.loads(records[0].read_text())
     assert record["name"] == hostile and record["email"] == "anya@example.org"
     assert record["consent"] == {"thanks_page": True, "updates": True}
+    assert record["count"] == 1, "the record says how many letters were drawn"
 
     live.build_site()  # the contributors page is built from the store
     page.goto(live.url + "/ru/contributors.html")
@@ -282,12 +289,33 @@ def test_each_language_page_speaks_its_language(live, desktop, path, lang, promp
         assert page.get_by_test_id(test_id).inner_text().strip(), "real buttons with visible labels"
 
 
-def test_legacy_links_keep_working(live, desktop):
+def test_root_picks_the_browser_language_and_legacy_links_keep_working(live, browser, desktop):
     page = desktop.new_page()
+    page.goto(live.url + "/")
+    page.wait_for_url("**/en/")
     page.goto(live.url + "/?ru")
     page.wait_for_url("**/ru/")
     page.goto(live.url + "/?fr")
     page.wait_for_url("**/fr/")
+    french = browser.new_context(locale="fr-FR")
+    try:
+        page = french.new_page()
+        page.goto(live.url + "/")
+        page.wait_for_url("**/fr/")
+        assert page.locator("html").get_attribute("lang") == "fr"
+    finally:
+        french.close()
+
+
+def test_thanks_page_uses_the_web_share_api_when_there_is_one(live, desktop):
+    page = desktop.new_page()
+    page.add_init_script(
+        "navigator.share = (data) => { window.shared = data; return Promise.resolve(); };"
+    )
+    page.goto(live.url + "/fr/thanks.html")
+    page.locator("#native-share").click()
+    shared = page.evaluate("window.shared")
+    assert shared["url"] == live.url + "/fr/" and "CoMNIST" in shared["text"]
 
 
 def test_desktop_mouse_flow_and_alphabet_switch(live, desktop):
