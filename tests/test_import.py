@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,27 @@ def test_import_reports_refusals_stores_through_the_event_path_and_is_idempotent
     assert main(["list", "--json", "--data", str(data)]) == 0
     listed = capsys.readouterr().out
     assert '"source": "ж/58a1b2c3d4e5f.png"' in listed
+
+
+def test_import_into_a_bucket_is_idempotent(folder, monkeypatch):
+    import moto
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    import boto3
+
+    from chalicelib.alphabets import alphabets
+    from chalicelib.storage import S3Storage
+    from comnist.release.importer import import_directory
+
+    with moto.mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="drawings")
+        store = S3Storage("drawings", client)
+        first = Counter(o.result for o in import_directory(store, folder, alphabets()["cyrillic"]))
+        second = Counter(o.result for o in import_directory(store, folder, alphabets()["cyrillic"]))
+        pngs = [key for key in store.list_keys("drawings/") if key.endswith(".png")]
+    assert first == {"imported": 3, "present": 1, "refused": 4}
+    assert second == {"present": 4, "refused": 4}
+    assert len(pngs) == 3
