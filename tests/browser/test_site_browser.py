@@ -203,6 +203,8 @@ def test_offline_drawings_survive_a_reload_and_arrive_exactly_once(live, phone):
     assert page.get_by_test_id("counter").inner_text() == "3", "no waiting: the next letter at once"
     assert page.locator("#celebration").is_visible(), "three letters reach the first level"
     assert page.locator("#level-name").inner_text() == "Ока"
+    page.wait_for_timeout(400)  # mid-animation
+    screenshot(page, "phone-level-up")
     page.reload()
     page.get_by_test_id("prompt-letter").wait_for()
     assert "3" in page.get_by_test_id("queue-status").inner_text()
