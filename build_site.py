@@ -189,6 +189,50 @@ def client_config(
     }
 
 
+def _environment(site_dir: Path, assets: dict[str, str]) -> Environment:
+    """Jinja2 with autoescape everywhere: contributor names are untrusted text."""
+    env = Environment(
+        loader=FileSystemLoader(site_dir / "templates"),
+        autoescape=select_autoescape(["html"], default_for_string=True),
+    )
+    env.globals["asset"] = lambda name: assets[name]
+    return env
+
+
+def _write(path: Path, html: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+
+
+def render_language(
+    env: Environment, out_dir: Path, lang: str, messages: dict[str, Any], shared: dict[str, Any]
+) -> None:
+    """Write one language's pages under ``out_dir/<lang>/`` and its sharing card."""
+    site_url = shared["site_url"]
+    render_og_image(messages, out_dir / "og" / f"{lang}.png")
+    share_url = f"{site_url}/{lang}/"
+    language_context = {
+        **shared,
+        "lang": lang,
+        "m": messages,
+        "og_image_url": f"{site_url}/og/{lang}.png",
+        "og_locale": OG_LOCALES.get(lang, lang),
+        "config": client_config(lang, messages, shared["api_url"], share_url),
+        "first_letter": alphabets()[messages["alphabet"]].letters[0],
+        "share_links": share_links(share_url, messages["share_text"]),
+        "other_alphabet": "latin" if messages["alphabet"] == "cyrillic" else "cyrillic",
+    }
+    for page, filename in PAGES.items():
+        page_file = "" if filename == "index.html" else filename
+        context = {
+            **language_context,
+            "page": page,
+            "page_file": page_file,
+            "page_url": share_url + page_file,
+        }
+        _write(out_dir / lang / filename, env.get_template(f"{page}.html").render(context))
+
+
 def build(
     out_dir: Path,
     api_url: str = "/api",
@@ -197,63 +241,32 @@ def build(
     downloads_url: str = "https://github.com/GregVial/CoMNIST",
     site_dir: Path = SITE_DIR,
 ) -> Path:
-    """Render the whole site into ``out_dir`` (emptied first) and return it."""
+    """Render the whole site into ``out_dir`` (emptied first, so no stale page lingers); return it."""
     site_url = site_url.rstrip("/")
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     catalogs = load_catalogs(site_dir)
-    assets = hash_assets(site_dir, out_dir)
-    env = Environment(
-        loader=FileSystemLoader(site_dir / "templates"),
-        autoescape=select_autoescape(["html"], default_for_string=True),
-        trim_blocks=False,
-    )
-    env.globals["asset"] = lambda name: assets[name]
-    names = contributor_names(contributors_store)
+    env = _environment(site_dir, hash_assets(site_dir, out_dir))
     languages = sorted(catalogs)
-    language_names = [(code, catalogs[code]["language_name"]) for code in languages]
-    for lang, messages in catalogs.items():
-        render_og_image(messages, out_dir / "og" / f"{lang}.png")
-        other_alphabet = "latin" if messages["alphabet"] == "cyrillic" else "cyrillic"
-        share_url = f"{site_url}/{lang}/"
-        for page, filename in PAGES.items():
-            context = {
-                "lang": lang,
-                "m": messages,
-                "page": page,
-                "page_file": "" if filename == "index.html" else filename,
-                "page_url": f"{site_url}/{lang}/" + ("" if filename == "index.html" else filename),
-                "site_url": site_url,
-                "base": "",
-                "languages": languages,
-                "og_image_url": f"{site_url}/og/{lang}.png",
-                "og_locale": OG_LOCALES.get(lang, lang),
-                "config": client_config(lang, messages, api_url, share_url),
-                "first_letter": alphabets()[messages["alphabet"]].letters[0],
-                "share_links": share_links(share_url, messages["share_text"]),
-                "other_alphabet": other_alphabet,
-                "downloads_url": downloads_url,
-                "names": names,
-            }
-            html = env.get_template(f"{page}.html").render(context)
-            target = out_dir / lang / filename
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(html, encoding="utf-8")
-    root_context = {
-        "m": catalogs.get("en", next(iter(catalogs.values()))),
-        "languages": languages,
-        "language_names": language_names,
+    shared = {
         "site_url": site_url,
+        "api_url": api_url,
         "base": "",
+        "languages": languages,
+        "downloads_url": downloads_url,
+        "names": contributor_names(contributors_store),
+    }
+    for lang, messages in catalogs.items():
+        render_language(env, out_dir, lang, messages, shared)
+    root_context = {
+        **shared,
+        "m": catalogs.get("en", next(iter(catalogs.values()))),
+        "language_names": [(code, catalogs[code]["language_name"]) for code in languages],
         "og_image_url": f"{site_url}/og/en.png",
     }
-    (out_dir / "index.html").write_text(
-        env.get_template("root.html").render(root_context), encoding="utf-8"
-    )
-    (out_dir / "404.html").write_text(
-        env.get_template("404.html").render(root_context), encoding="utf-8"
-    )
+    _write(out_dir / "index.html", env.get_template("root.html").render(root_context))
+    _write(out_dir / "404.html", env.get_template("404.html").render(root_context))
     return out_dir
 
 
@@ -300,6 +313,7 @@ def deploy(out_dir: Path, bucket: str, client: Any = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: build, then upload with ``--deploy``; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("build/site"))
     parser.add_argument("--api-url", default="/api", help="the collector API's base URL")
