@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from PIL import Image, ImageDraw, ImageFont
 
 from chalicelib.alphabets import alphabets
-from chalicelib.storage import LocalStorage, S3Storage, Storage
+from chalicelib.storage import LocalStorage, NotFound, S3Storage, Storage
 
 SITE_DIR = Path(__file__).resolve().parent / "site"
 LEVELS = [3, 10, 15, 25, 50, 75, 100, 125]
@@ -100,11 +100,16 @@ def contributor_names(store: Storage | None) -> list[str]:
         return []
     names = set()
     for key in store.list_keys("contributors/"):
+        if not key.endswith(".json"):
+            continue
         try:
             record = store.get_json(key)
-        except ValueError:
+        except (ValueError, NotFound):
+            continue  # half-written or just deleted: the next build picks it up
+        if not isinstance(record, dict):
             continue
-        name = (record.get("name") or "").strip()
+        name = record.get("name")
+        name = name.strip() if isinstance(name, str) else ""
         if name and (record.get("consent") or {}).get("thanks_page") is True:
             names.add(name)
     return sorted(names, key=str.casefold)

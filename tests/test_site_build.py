@@ -248,3 +248,30 @@ def test_shipped_catalogs_translate_every_message():
         if lang != "en":
             same = [k for k in english if k != "levels" and messages[k] == english[k]]
             assert set(same) <= {"alphabet", "alphabet_latin"}, f"{lang} leaves {same} in English"
+
+
+def test_contributors_page_from_the_s3_bucket_skips_broken_records(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with moto.mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="contributors")
+        record = {
+            "session": "55555555-5555-4555-8555-555555555555",
+            "name": "Marie <Curie>",
+            "email": "marie@example.org",
+            "consent": {"thanks_page": True, "updates": True},
+            "count": 7,
+        }
+        s3.put_object(
+            Bucket="contributors",
+            Key=f"contributors/{record['session']}.json",
+            Body=json.dumps(record).encode(),
+        )
+        s3.put_object(Bucket="contributors", Key="contributors/broken.json", Body=b"{not json")
+        out = tmp_path / "site"
+        assert build_site.main(["--out", str(out), "--contributors-bucket", "contributors"]) == 0
+    html = (out / "ru" / "contributors.html").read_text()
+    assert "<li>Marie &lt;Curie&gt;</li>" in html
+    assert "marie@example.org" not in html
