@@ -397,10 +397,17 @@
     save("contributor", record);
     // The thanks page keeps sending whatever is left, so leaving now loses nothing.
     var timeout = new Promise(function (resolve) { setTimeout(resolve, 4000); });
+    var refused = null;
     var sent = post("/contributors", record).then(function (response) {
-      if (!retryable(response.status)) save("contributor", null);
-    }).catch(function () {});
-    Promise.race([sent, timeout]).then(goToThanks);
+      if (retryable(response.status)) return;
+      save("contributor", null);
+      // A refusal is worth showing: the participant can fix the name or address and send again.
+      if (!response.ok) return response.json().then(function (body) { refused = body.error || String(response.status); });
+    }).catch(function () { /* offline: the thanks page keeps trying */ });
+    Promise.race([sent, timeout]).then(function () {
+      if (refused) $("form-error").textContent = refused;
+      else goToThanks();
+    });
   });
 
   window.addEventListener("resize", resize);

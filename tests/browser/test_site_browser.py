@@ -427,3 +427,23 @@ def test_a_busy_collector_gets_the_drawing_later_exactly_once(live, phone):
     assert len(live.drawings()) == 1 and len(attempts) == 3, attempts
     assert len(set(attempts)) == 1, "every retry carries the same drawing id"
     assert live.drawings()[0].stem == attempts[0]
+
+
+def test_a_name_the_collector_refuses_is_explained_and_nothing_is_stored(live, desktop):
+    page = open_drawing_page(desktop, live.url + "/en/")
+    page.get_by_test_id("finish").click()
+    page.get_by_test_id("name").fill("Eve \u202egnp.exe")
+    page.get_by_test_id("name-consent").check()
+    page.get_by_test_id("send").click()
+    error = page.locator("#form-error")
+    error.filter(has_text="control characters").wait_for()
+    assert page.url.endswith("/en/"), "the participant stays to correct the name"
+    assert not list((live.data / "contributors").rglob("*.json"))
+    page.get_by_test_id("name").fill("Eve")
+    page.get_by_test_id("send").click()
+    page.wait_for_url("**/en/thanks.html")
+    records = wait_for(
+        lambda: list((live.data / "contributors" / "contributors").glob("*.json")),
+        what="the corrected record",
+    )
+    assert json.loads(records[0].read_text())["name"] == "Eve"
