@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
 
 from browserkit import screenshot
 from chalicelib.alphabets import alphabets, code_point
@@ -348,22 +349,47 @@ def test_desktop_mouse_flow_and_alphabet_switch(live, desktop):
     screenshot(page, "desktop-cyrillic")
 
 
-def test_first_load_budget_and_no_third_party_requests(live, phone):
-    page = phone.new_page()
-    responses = []
-    page.on("response", lambda response: responses.append(response))
-    page.goto(live.url + "/ru/")
-    page.wait_for_load_state("networkidle")
-    urls = [r.url for r in responses]
+def body_of(context, response) -> bytes:
+    """A response's body; a page the root redirected away from is fetched again."""
+    try:
+        return response.body()
+    except PlaywrightError:
+        return context.request.get(response.url).body()
+
+
+def first_load(browser, url: str) -> tuple[list[str], int]:
+    """Every URL a fresh browser loads for ``url``, and their size gzipped."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU")
+    try:
+        page = context.new_page()
+        responses = []
+        page.on("response", lambda response: responses.append(response))
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        total = sum(len(gzip.compress(body_of(context, r))) for r in responses)
+        return [r.url for r in responses], total
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/ru/", "/en/", "/fr/thanks.html", "/ru/contributors.html", "/en/about.html"]
+)
+def test_first_load_budget_and_no_third_party_requests(live, browser, path):
+    urls, total = first_load(browser, live.url + path)
     assert urls and all(url.startswith(live.url) for url in urls), urls
-    total = sum(len(gzip.compress(r.body())) for r in responses)
-    print(f"first load of /ru/: {len(urls)} requests, {total} bytes gzipped")
-    assert total <= 60 * 1024, f"first load is {total} bytes gzipped"
+    print(f"first load of {path}: {len(urls)} requests, {total} bytes gzipped")
+    assert total <= 60 * 1024, f"first load of {path} is {total} bytes gzipped"
+
+
+def test_usable_at_320_px_and_the_sharing_card_is_there(live, phone):
+    page = open_drawing_page(phone, live.url + "/ru/")
     page.set_viewport_size({"width": 320, "height": 640})
     assert page.evaluate("document.documentElement.scrollWidth") <= 320, "usable at 320 px"
-    for test_id in ("draw-area", "next", "finish"):
+    for test_id in ("draw-area", "undo", "clear", "next", "finish"):
         box = page.get_by_test_id(test_id).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 320, f"{test_id} fits at 320 px"
+        assert box["height"] >= 44 or test_id == "draw-area", f"{test_id} is big enough to tap"
     screenshot(page, "phone-320")
     og = Image.open(io.BytesIO(page.request.get(live.url + "/og/ru.png").body()))
     assert og.size == (1200, 630)
