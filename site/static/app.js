@@ -116,6 +116,10 @@
   }
 
   window.addEventListener("online", function () { attempt = 0; flush(); });
+  // Phones freeze background tabs: try again as soon as the participant comes back.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && !sending) { attempt = 0; flush(); }
+  });
 
   // ---- pages other than the drawing page ----
   var thanks = $("thanks-count");
