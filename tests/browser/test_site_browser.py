@@ -342,6 +342,10 @@ def test_desktop_mouse_flow_and_alphabet_switch(live, desktop):
     page.get_by_test_id("next").click()
     stored = wait_for(lambda: live.drawings("latin"), what="a Latin drawing")
     assert stored[0].parent.name == code_point(letter)
+    record_path = live.data / "drawings" / "strokes" / "latin" / code_point(letter)
+    record = json.loads((record_path / (stored[0].stem + ".json")).read_text())
+    assert record["device"] == {"pointer": "mouse", "dpr": 1} and record["locale"] == "en"
+    assert len(record["strokes"]) == 1 and len(record["strokes"][0][0]) > 10
     page.locator("#switch-alphabet").click()
     page.wait_for_url("**/en/?alphabet=cyrillic")
     page.wait_for_load_state("networkidle")
