@@ -139,7 +139,10 @@ def test_phone_draws_the_requested_letter_and_the_collector_stores_it(live, phon
             / (stored[0].stem + ".json")
         ).read_text()
     )
-    assert record["device"]["pointer"] == "touch" and record["locale"] == "ru"
+    assert record["device"] == {"pointer": "touch", "dpr": 3} and record["locale"] == "ru"
+    xs, ys, ts = record["strokes"][0]
+    assert ts[0] == 0 and ts == sorted(ts), "ms from the first point, never going back"
+    assert abs(min(xs) - record["canvas"]["width"] / 2) < 2, "x in CSS px of the drawing area"
     screenshot(page, "phone-3-next-letter")
     assert not page.errors
 
