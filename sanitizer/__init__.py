@@ -15,7 +15,7 @@ from .features import (
     FEATURE_NAMES,
     feature_vector,
     image_features,
-    normalised_image,
+    letter_descriptor,
     stroke_features,
 )
 from .image import InvalidDrawing, decode_ink
@@ -33,6 +33,26 @@ __all__ = [
 ]
 
 TAGGED_FEATURES = ("ink", "width", "height", "aspect", "cover", "parts")
+
+# Absolute limits, valid whatever the model: a letter drawn with the collector's 15 px strokes
+# spans more than 15 % of the canvas, inks less than 30 % of it and less than 60 % of its own
+# box (the 4,470 real 2017 drawings span at least 29 %, ink at most 22 % and cover at most 51 %).
+# Dots and tiny marks fall below the first; filled scribbles exceed the others.
+MIN_SPAN = 0.15
+MAX_INK = 0.30
+MAX_COVER = 0.60
+
+
+def mark_reasons(features: dict[str, float]) -> list[str]:
+    """Reasons (``tiny``, ``ink-high``, ``filled``) a drawing is a mark rather than a letter."""
+    reasons = []
+    if np.exp(max(features["width"], features["height"])) < MIN_SPAN:
+        reasons.append("tiny")
+    if np.exp(features["ink"]) > MAX_INK:
+        reasons.append("ink-high")
+    if np.exp(features["cover"]) > MAX_COVER:
+        reasons.append("filled")
+    return reasons
 
 
 @dataclass
@@ -73,8 +93,8 @@ def extract(
     features = image_features(ink)
     if features is None:
         return None
-    image = normalised_image(ink)
-    return Sample(drawing_id, alphabet, letter, feature_vector(features), image.ravel(), verdict)
+    descriptor = letter_descriptor(ink)
+    return Sample(drawing_id, alphabet, letter, feature_vector(features), descriptor, verdict)
 
 
 def score_drawing(
@@ -89,9 +109,10 @@ def score_drawing(
     """Score one stored drawing.
 
     ``invalid``: the PNG cannot be decoded (corrupt, not a PNG, a decompression bomb).
-    ``suspicious``: blank, improbable for its letter (``improbable-shape``), or likelier another
-    letter (``wrong-letter:U+XXXX``). ``unscored``: no model for the letter yet. ``ok`` otherwise.
-    The score is the larger of the two margins (> 0 means flagged).
+    ``suspicious``: blank, a mark (``tiny``, ``ink-high``, ``filled``; with or without a model),
+    improbable for its letter (``improbable-shape``), or likelier another letter
+    (``wrong-letter:U+XXXX``). ``unscored``: no model for the letter yet and no mark.
+    ``ok`` otherwise. The score is the larger of the shape and letter margins (> 0: flagged).
     """
     try:
         ink = decode_ink(png)
@@ -104,17 +125,19 @@ def score_drawing(
             "suspicious", reasons=["blank"], features=strokes, model_version=model and model.version
         )
     shown = {name: features[name] for name in TAGGED_FEATURES} | strokes
+    marks = mark_reasons(features)
     letter_model = model.letters.get((alphabet, letter)) if model else None
     if model is None or letter_model is None:
-        return Verdict("unscored", features=shown, model_version=model and model.version)
+        status = "suspicious" if marks else "unscored"
+        return Verdict(status, reasons=marks, features=shown, model_version=model and model.version)
     x = feature_vector(features)
-    reasons = []
+    reasons = list(marks)
     shape = float(letter_model.shape_margin(x))
     if shape > 0:
         reasons.append("improbable-shape")
     score = shape
     probability = None
-    consistency = model.letter_margin(alphabet, letter, drawing_id, normalised_image(ink).ravel())
+    consistency = model.letter_margin(alphabet, letter, drawing_id, letter_descriptor(ink))
     if consistency is not None:
         margin, likeliest, probability = consistency
         score = max(score, margin)

@@ -16,6 +16,9 @@ from PIL import Image
 INK_THRESHOLD = 0.2
 ZONES = 3
 NORMALISED = 20
+DESCRIPTOR_SIDE = 28
+DESCRIPTOR_CELLS = 7
+DESCRIPTOR_BINS = 8
 
 FEATURES: dict[str, str] = {
     "ink": "log ink ratio: blank pages and dots are too low, filled scribbles too high",
@@ -153,3 +156,55 @@ def stroke_features(record: dict[str, Any] | None) -> dict[str, float]:
         return {}
     values = {"strokes": float(len(strokes)), "path": length / diagonal, "seconds": duration}
     return values if all(np.isfinite(v) for v in values.values()) else {}
+
+
+def orientation_histograms(
+    images: np.ndarray, cells: int = DESCRIPTOR_CELLS, bins: int = DESCRIPTOR_BINS
+) -> np.ndarray:
+    """Histograms of stroke directions per cell (HOG-like) of square images, one row per image.
+
+    Parameters
+    ----------
+    images : np.ndarray
+        ``(n, side, side)`` or ``(side, side)`` ink maps; ``side`` divisible by ``cells``.
+    cells, bins : int
+        A ``cells`` x ``cells`` grid of histograms of ``bins`` unsigned gradient directions.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n, cells * cells * bins)`` float32 rows of length ``cells`` (all zeros when blank).
+
+    Notes
+    -----
+    Raw pixels tie a letter to where its strokes fall; direction histograms pooled over cells
+    describe which way strokes run in each region, which varies less between writers and stroke
+    widths. On the 2017 drawings a classifier on them generalises better to unseen writers than
+    one on pixels. Magnitudes are square-rooted so a few strong edges do not dominate. Rows have
+    length ``cells`` (the root of the number of cells), which puts entries on the order of pixel
+    values; with unit rows the perceptron learns too slowly from a small collection.
+    """
+    grid = np.asarray(images, dtype=np.float32)
+    if grid.ndim == 2:
+        grid = grid[None]
+    n, side, _ = grid.shape
+    gy, gx = np.gradient(grid, axis=(1, 2))
+    magnitude = np.hypot(gx, gy)
+    direction = np.mod(np.arctan2(gy, gx), np.pi)
+    which = np.minimum((direction / np.pi * bins).astype(np.int64), bins - 1)
+    step = side // cells
+    cell_row = np.arange(side) // step
+    cell_of = (cell_row[:, None] * cells + cell_row[None, :]).ravel()
+    flat = (cell_of[None, :] * bins + which.reshape(n, -1)) + (
+        np.arange(n)[:, None] * cells * cells * bins
+    )
+    sums = np.bincount(flat.ravel(), magnitude.ravel(), minlength=n * cells * cells * bins)
+    histograms = np.sqrt(sums.reshape(n, -1))
+    norms = np.linalg.norm(histograms, axis=1, keepdims=True)
+    return (cells * histograms / np.maximum(norms, 1e-6)).astype(np.float32)
+
+
+def letter_descriptor(ink: np.ndarray) -> np.ndarray | None:
+    """The letter classifier's input for an ink map: direction histograms of its normalised image."""
+    image = normalised_image(ink, DESCRIPTOR_SIDE)
+    return None if image is None else orientation_histograms(image)[0]

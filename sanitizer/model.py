@@ -20,11 +20,14 @@ from .gaussian import (
     threshold_by_quantile,
 )
 
-FORMAT = "comnist-sanitizer/1"
+# Version 2: the letter classifier reads direction histograms instead of 20x20 pixels.
+FORMAT = "comnist-sanitizer/2"
 MIN_DRAWINGS = 20
 CONTAMINATION = 0.02
 FOLDS = 3
-WRONG_LETTER_RATIO = 300.0
+# The letter check never flags a drawing whose claimed letter is less than this many times less
+# likely than the likeliest one, whatever the data-driven threshold says.
+MIN_WRONG_LETTER_RATIO = 20.0
 
 
 def fold_of(drawing_id: str) -> int:
@@ -51,7 +54,10 @@ class LetterModel:
 
 @dataclass
 class Sample:
-    """One training drawing: identity, feature vector, normalised image, human verdict."""
+    """One training drawing: identity, feature vector, classifier input, human verdict.
+
+    ``image`` is the letter classifier's input, :func:`sanitizer.features.letter_descriptor`.
+    """
 
     id: str
     alphabet: str
@@ -70,9 +76,10 @@ class ModelSet:
     letters: dict[tuple[str, str], LetterModel] = field(default_factory=dict)
     classifiers: dict[str, list[LetterClassifier]] = field(default_factory=dict)
     contamination: float = CONTAMINATION
+    letter_thresholds: dict[str, float] = field(default_factory=dict)
 
     def letter_margin(
-        self, alphabet: str, letter: str, drawing_id: str, image: np.ndarray
+        self, alphabet: str, letter: str, drawing_id: str, descriptor: np.ndarray
     ) -> tuple[float, str, float] | None:
         """``(margin, likeliest letter, P(claimed letter))``; margin > 0 means it looks like another letter."""
         folds = self.classifiers.get(alphabet)
@@ -81,13 +88,12 @@ class ModelSet:
         classifier = folds[fold_of(drawing_id) % len(folds)]
         if letter not in classifier.labels:
             return None
-        probs = classifier.probabilities(image.reshape(1, -1))[0]
+        probs = classifier.probabilities(descriptor.reshape(1, -1))[0]
         claimed = float(probs[classifier.labels.index(letter)])
         top = int(np.argmax(probs))
-        margin = math.log(max(float(probs[top]), 1e-12) / max(claimed, 1e-12)) - math.log(
-            WRONG_LETTER_RATIO
-        )
-        return margin, classifier.labels[top], claimed
+        log_ratio = math.log(max(float(probs[top]), 1e-12) / max(claimed, 1e-12))
+        threshold = self.letter_thresholds.get(alphabet, math.log(MIN_WRONG_LETTER_RATIO))
+        return log_ratio - threshold, classifier.labels[top], claimed
 
     def to_json(self) -> bytes:
         def arr(a: np.ndarray) -> Any:
@@ -99,6 +105,7 @@ class ModelSet:
             "created": self.created,
             "features": list(FEATURE_NAMES),
             "contamination": self.contamination,
+            "letter_thresholds": dict(sorted(self.letter_thresholds.items())),
             "letters": [
                 {
                     "alphabet": alphabet,
@@ -178,6 +185,7 @@ class ModelSet:
             letters,
             classifiers,
             doc.get("contamination", CONTAMINATION),
+            {a: float(t) for a, t in doc.get("letter_thresholds", {}).items()},
         )
 
 
@@ -252,4 +260,46 @@ def fit_models(
             kwargs = {"epochs": classifier_epochs} if classifier_epochs else {}
             folds.append(LetterClassifier.train(x, y, labels, seed=fold, **kwargs))
         models.classifiers[alphabet] = folds
+        judged = [s for (a, _), g in by_letter.items() if a == alphabet for s in g]
+        models.letter_thresholds[alphabet] = _letter_threshold(folds, judged, contamination)
     return models
+
+
+def out_of_fold_log_ratios(folds: list[LetterClassifier], samples: list[Sample]) -> np.ndarray:
+    """``log(P(likeliest) / P(claimed))`` of each sample under the classifier that never saw it."""
+    ratios = np.zeros(len(samples))
+    for fold, classifier in enumerate(folds):
+        chosen = [i for i, s in enumerate(samples) if fold_of(s.id) % len(folds) == fold]
+        chosen = [i for i in chosen if samples[i].letter in classifier.labels]
+        if not chosen:
+            continue
+        probs = classifier.probabilities(np.stack([samples[i].image for i in chosen]))
+        claimed = probs[
+            np.arange(len(chosen)), [classifier.labels.index(samples[i].letter) for i in chosen]
+        ]
+        ratios[chosen] = np.log(np.maximum(probs.max(axis=1), 1e-12) / np.maximum(claimed, 1e-12))
+    return ratios
+
+
+def _letter_threshold(
+    folds: list[LetterClassifier], samples: list[Sample], contamination: float
+) -> float:
+    """The log-ratio above which the letter check flags a drawing, for one alphabet.
+
+    Ng's rule when the maintainer has judged at least ten drawings of each kind in the alphabet
+    (the threshold maximising F1 on them); otherwise the ``1 - contamination`` quantile of the
+    out-of-fold log-ratios of the training drawings, so that about ``contamination`` of the
+    collection is flagged by this check. Never below ``log(MIN_WRONG_LETTER_RATIO)``.
+    """
+    ratios = out_of_fold_log_ratios(folds, samples)
+    rejected = np.array([s.verdict == "rejected" for s in samples])
+    labelled = np.array([s.verdict in ("ok", "rejected") for s in samples])
+    threshold = None
+    if rejected.sum() >= 10 and (labelled & ~rejected).sum() >= 10:
+        # threshold_by_f1 flags low scores: negate to flag high ratios.
+        best = threshold_by_f1(-ratios[labelled], rejected[labelled])
+        threshold = None if best is None else -best - 1e-9
+    if threshold is None:
+        trusted = ratios[~rejected]
+        threshold = float(np.quantile(trusted, 1 - contamination)) if trusted.size else 0.0
+    return float(max(threshold, math.log(MIN_WRONG_LETTER_RATIO)))
