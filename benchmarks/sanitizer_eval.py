@@ -22,8 +22,11 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("build/evaluation"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--contamination", type=float, default=None, help="junk share the detectors assume"
+    )
     args = parser.parse_args()
-    evaluate(args.samples, out_dir=args.out, seed=args.seed)
+    evaluate(args.samples, out_dir=args.out, seed=args.seed, contamination=args.contamination)
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def run_review(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
 
-    evaluate(args.samples, out_dir=args.out, seed=args.seed)
+    evaluate(args.samples, out_dir=args.out, seed=args.seed, contamination=args.contamination)
     return 0
 
 
@@ -152,4 +152,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--samples", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("build/evaluation"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--contamination", type=float, default=None, help="junk share the detectors assume"
+    )
     parser.set_defaults(run=run_evaluate)
