@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 site: setup
-	$(BIN)/python build_site.py --out build/site --contributors-data $(DATA)/contributors
+	$(BIN)/python build_site.py --out build/site --site-url http://$(HOST):$(PORT) --contributors-data $(DATA)/contributors
 
 run: site
 	$(BIN)/comnist serve --host $(HOST) --port $(PORT) --data $(DATA) --site build/site

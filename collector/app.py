@@ -72,6 +72,8 @@ def allow_site_origins(event: Any, get_response: Callable[[Any], Response]) -> R
     if origin and origin.rstrip("/") in config.allowed_origins():
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Vary"] = "Origin"
+        # The site backs off by the collector's Retry-After; a cross-origin page may only read it if exposed.
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
     return response
 
 

@@ -157,3 +157,4 @@ def test_cors_only_for_configured_origins(client, monkeypatch):
     assert "Access-Control-Allow-Origin" not in response.headers
     response = client.http.get("/stats", headers={"Origin": "https://draw.example.org"})
     assert response.headers["Access-Control-Allow-Origin"] == "https://draw.example.org"
+    assert response.headers["Access-Control-Expose-Headers"] == "Retry-After"
