@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= data
+SITE_URL ?= http://127.0.0.1:$(PORT)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup site run browser test lint bench clean
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 site: setup
-	$(BIN)/python build_site.py --out build/site --site-url http://$(HOST):$(PORT) --contributors-data $(DATA)/contributors
+	$(BIN)/python build_site.py --out build/site --site-url $(SITE_URL) --contributors-data $(DATA)/contributors
 
 run: site
 	$(BIN)/comnist serve --host $(HOST) --port $(PORT) --data $(DATA) --site build/site
