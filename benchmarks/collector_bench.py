@@ -74,9 +74,13 @@ def free_port() -> int:
 
 
 def to_canvas_body(strokes: list, session: str, drawing_id: str, letter: str) -> bytes:
-    width, height = canvas_of(strokes)
-    # Quick, Draw! strokes are raw screen pixels; rescale into a phone-sized canvas with times kept.
-    scale = 360 / max(width, height)
+    # Quick, Draw! strokes are raw screen pixels (sometimes negative): shift and scale them into a
+    # phone-sized canvas, keeping their times.
+    x0 = min(x for s in strokes for x in s[0])
+    y0 = min(y for s in strokes for y in s[1])
+    width = max(x for s in strokes for x in s[0]) - x0 + 1
+    height = max(y for s in strokes for y in s[1]) - y0 + 1
+    scale = 340 / max(width, height)
     t0 = strokes[0][2][0]
     clean, last = [], 0
     for xs, ys, ts in strokes[:64]:
@@ -84,7 +88,13 @@ def to_canvas_body(strokes: list, session: str, drawing_id: str, letter: str) ->
         for t in ts:
             last = max(last, int(t - t0))
             times.append(last)
-        clean.append([[round(x * scale, 1) for x in xs], [round(y * scale, 1) for y in ys], times])
+        clean.append(
+            [
+                [round((x - x0) * scale + 10, 1) for x in xs],
+                [round((y - y0) * scale + 10, 1) for y in ys],
+                times,
+            ]
+        )
     total = 0
     kept = []
     for stroke in clean:
