@@ -57,7 +57,11 @@ BAD_DRAWINGS = {
     "negative t": (with_strokes([[[1], [1], [-5]]]), 400, "t of stroke"),
     "too many strokes": (with_strokes([points(1)] * 65), 400, "too many strokes"),
     "too many points in a stroke": (with_strokes([points(1001)]), 400, "too many points"),
-    "too many points in all": (with_strokes([points(900, t0=1000 * i) for i in range(5)]), 400, "too many points"),
+    "too many points in all": (
+        with_strokes([points(900, t0=1000 * i) for i in range(5)]),
+        400,
+        "too many points",
+    ),
     "empty strokes": (with_strokes([]), 400, "strokes"),
     "empty stroke": (with_strokes([[[], [], []]]), 400, "at least one"),
     "uneven stroke": (with_strokes([[[1, 2], [1], [0, 1]]]), 400, "as many"),
@@ -223,3 +227,348 @@ def test_concurrent_identical_posts_store_one_drawing(app_module, stores):
     assert sorted(statuses).count(201) >= 1 and set(statuses) <= {200, 201}
     pngs = [k for k in keys(stores[0]) if k.endswith(".png")]
     assert len(pngs) == 1
+
+
+MALFORMED_BODIES = {
+    "truncated": b'{"id": "x", "strokes": [[[1',
+    "trailing garbage": json.dumps(drawing_body()).encode() + b" }",
+    "two objects": json.dumps(drawing_body()).encode() * 2,
+    "invalid UTF-8": b'{"letter": "\xff\xfe"}',
+    "byte-order mark": "\ufeff".encode() + json.dumps(drawing_body()).encode(),
+    "single quotes": json.dumps(drawing_body()).replace('"', "'").encode(),
+    "deep nesting": b"[" * 100_000 + b"]" * 100_000,
+    "bare string": b'"just a string"',
+    "null": b"null",
+    "empty": b"",
+    "whitespace": b"   \n",
+}
+
+
+@pytest.mark.parametrize("path", ["/drawings", "/contributors"])
+@pytest.mark.parametrize("case", sorted(MALFORMED_BODIES))
+def test_malformed_json_is_refused_with_a_clear_message(client, stores, path, case):
+    response = post_json(client, path, MALFORMED_BODIES[case])
+    assert response.status_code == 400, response.body
+    assert "json" in response.json_body["error"].lower()
+    assert keys(stores[0]) == [] and keys(stores[1]) == []
+
+
+@pytest.mark.parametrize("path", ["/drawings", "/contributors"])
+def test_missing_content_type_is_refused(app_module, stores, path):
+    from comnist.serve import GatewayPool
+
+    pool = GatewayPool(app_module, copies=1)
+    body = json.dumps(drawing_body()).encode()
+    response = pool.handle("POST", path, {}, body)
+    assert response["statusCode"] == 415
+    assert "application/json" in json.loads(response["body"])["error"]
+    assert keys(stores[0]) == [] and keys(stores[1]) == []
+
+
+HOSTILE_LETTERS = [
+    "../",
+    "..",
+    ".",
+    "/",
+    "\\",
+    "\x00",
+    "\u200f",
+    "\u202e",
+    "\u0306",
+    "AB",
+    "A\u0301",
+    "Ａ",
+    "а",
+]
+
+
+@pytest.mark.parametrize("letter", HOSTILE_LETTERS, ids=ascii)
+@pytest.mark.parametrize("alphabet", ["latin", "cyrillic"])
+def test_hostile_letters_never_reach_a_key(client, stores, alphabet, letter):
+    response = post_json(client, "/drawings", drawing_body(alphabet=alphabet, letter=letter))
+    assert response.status_code == 400
+    assert "letter" in response.json_body["error"]
+    assert keys(stores[0]) == []
+
+
+@pytest.mark.parametrize("alphabet", ["../latin", "latin/", "LATIN", "", "latin\x00", "__proto__"])
+def test_hostile_alphabets_are_refused(client, stores, alphabet):
+    response = post_json(client, "/drawings", drawing_body(alphabet=alphabet, letter="A"))
+    assert response.status_code == 400
+    assert "alphabet" in response.json_body["error"]
+    assert keys(stores[0]) == []
+
+
+def test_largest_canvas_still_makes_a_small_png(client, stores):
+    """A canvas at the limit is scaled into 278x278: no image as big as the canvas is made."""
+    strokes = [[[0, 4096, 2048], [0, 4096, 100], [0, 10, 20]]]
+    body = drawing_body(strokes=strokes, canvas={"width": 4096, "height": 4096})
+    assert post_json(client, "/drawings", body).status_code == 201
+    (png,) = [k for k in keys(stores[0]) if k.endswith(".png")]
+    from io import BytesIO
+
+    from PIL import Image
+
+    with Image.open(BytesIO(stores[0].get(png).data)) as image:
+        assert image.size == (278, 278) and image.mode == "RGBA"
+
+
+def test_replay_is_200_with_the_same_answer_and_one_object(client, stores):
+    body = drawing_body()
+    first = post_json(client, "/drawings", body)
+    stored = {k: stores[0].get(k).data for k in keys(stores[0])}
+    # The same body with another key order and spacing is the same drawing.
+    reordered = json.dumps(dict(reversed(list(body.items()))), indent=2)
+    for replay in (body, reordered):
+        again = post_json(client, "/drawings", replay)
+        assert (first.status_code, again.status_code) == (201, 200)
+        assert again.json_body == first.json_body
+    assert {k: stores[0].get(k).data for k in keys(stores[0])} == stored
+
+
+def test_same_id_with_another_body_is_409_and_changes_nothing(client, stores):
+    body = drawing_body()
+    assert post_json(client, "/drawings", body).status_code == 201
+    stored = {k: stores[0].get(k).data for k in keys(stores[0])}
+    for other in (drawing_body(id=body["id"], letter="Ш"), dict(body, locale="uk")):
+        response = post_json(client, "/drawings", other)
+        assert response.status_code == 409
+        assert "different drawing" in response.json_body["error"]
+    assert {k: stores[0].get(k).data for k in keys(stores[0])} == stored
+
+
+def test_concurrent_identical_posts_store_exactly_one_drawing(app_module, stores):
+    from comnist.serve import GatewayPool
+
+    pool = GatewayPool(app_module, copies=4)
+    body = drawing_body()
+    data = json.dumps(body).encode()
+    answers: list[tuple[int, str]] = []
+    barrier = threading.Barrier(8)
+
+    def send() -> None:
+        barrier.wait()
+        response = pool.handle("POST", "/drawings", {"content-type": "application/json"}, data)
+        answers.append((response["statusCode"], response["body"]))
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 8
+    assert {status for status, _ in answers} <= {200, 201} and any(s == 201 for s, _ in answers)
+    assert len({json.dumps(json.loads(text), sort_keys=True) for _, text in answers}) == 1
+    ref = DrawingRef("cyrillic", "Ж", body["id"])
+    assert sorted(keys(stores[0])) == sorted(
+        [ref.png_key, ref.record_key, f"requests/{body['id']}.json"]
+    )
+
+
+# --- S3 failing under the collector (moto) ------------------------------------------------------
+
+
+@pytest.fixture
+def s3_app(aws, app_module, tmp_path):
+    """The app on moto S3 buckets; returns (client, drawings store, failure switch)."""
+    from chalice.test import Client
+
+    from chalicelib.storage import S3Storage
+
+    aws.create_bucket(Bucket="drawings")
+    aws.create_bucket(Bucket="contributors")
+    drawings, contributors = S3Storage("drawings", aws), S3Storage("contributors", aws)
+    config.use_stores(drawings, contributors)
+    with Client(app_module.app) as test_client:
+        yield test_client, drawings, contributors
+
+
+def failing_put_object(client, fail_on: int, error: Exception):
+    """Make the ``fail_on``-th ``put_object`` call of a boto3 client raise ``error``."""
+    real = client.put_object
+    calls = {"n": 0}
+
+    def put_object(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == fail_on:
+            raise error
+        return real(**kwargs)
+
+    return put_object
+
+
+def s3_errors():
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    return {
+        "SlowDown": ClientError(
+            {"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}},
+            "PutObject",
+        ),
+        "InternalError": ClientError(
+            {"Error": {"Code": "InternalError"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
+            "PutObject",
+        ),
+        "unreachable": EndpointConnectionError(endpoint_url="https://s3.amazonaws.com"),
+    }
+
+
+@pytest.mark.parametrize("error", ["SlowDown", "InternalError", "unreachable"])
+@pytest.mark.parametrize("fail_on", [1, 2, 3])
+def test_s3_failing_on_put_is_503_and_nothing_half_written(s3_app, monkeypatch, fail_on, error):
+    client, drawings, _ = s3_app
+    monkeypatch.setattr(
+        drawings.client,
+        "put_object",
+        failing_put_object(drawings.client, fail_on, s3_errors()[error]),
+    )
+    body = drawing_body()
+    response = post_json(client, "/drawings", body)
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    assert "retry with the same id" in response.json_body["error"]
+    assert keys(drawings) == [], "no half-written drawing in the bucket"
+    monkeypatch.undo()
+    assert post_json(client, "/drawings", body).status_code == 201
+    assert DrawingRef("cyrillic", "Ж", body["id"]).png_key in keys(drawings)
+
+
+def test_s3_failing_for_contributors_is_503(s3_app, monkeypatch):
+    client, _, contributors = s3_app
+    monkeypatch.setattr(
+        contributors.client,
+        "put_object",
+        failing_put_object(contributors.client, 1, s3_errors()["SlowDown"]),
+    )
+    body = {
+        "session": drawing_body()["session"],
+        "consent": {"thanks_page": False, "updates": False},
+    }
+    response = post_json(client, "/contributors", body)
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+    assert keys(contributors) == []
+
+
+# --- events for missing or corrupt objects ------------------------------------------------------
+
+
+def blank_png(size=(278, 278), mode="RGBA") -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new(mode, size).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def bomb_png() -> bytes:
+    """A tiny file that claims a 40000x40000 image: decoding it would take gigabytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 40_000, 40_000, 8, 6, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * 4 * 1000, 9)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+
+
+CORRUPT_OBJECTS = {
+    "empty": lambda: b"",
+    "text": lambda: b"hello, not a png",
+    "truncated PNG": lambda: blank_png()[:60],
+    "decompression bomb": bomb_png,
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPT_OBJECTS))
+def test_event_for_corrupt_object_is_tagged_invalid_without_crashing(app_module, stores, case):
+    from comnist.local import LambdaContext, s3_object_created_event
+
+    drawings = stores[0]
+    key = DrawingRef("latin", "K", "2b7c2a1e-5d4f-4e3a-8b9c-1d2e3f4a5b6c").png_key
+    drawings.put(key, CORRUPT_OBJECTS[case](), content_type="image/png")
+    event = s3_object_created_event("bucket", key, 1, '"e"')
+    for _ in range(2):  # redelivered
+        result = app_module.on_new_drawing(event, LambdaContext())
+        assert result["status"] == "invalid", result
+    assert drawings.get_tags(key)["status"] == "invalid"
+
+
+def test_event_for_missing_object_or_corrupt_record_does_not_crash(app_module, stores):
+    from comnist.local import LambdaContext, s3_object_created_event
+
+    drawings = stores[0]
+    ref = DrawingRef("cyrillic", "Я", "3c7c2a1e-5d4f-4e3a-8b9c-1d2e3f4a5b6c")
+    event = s3_object_created_event("bucket", ref.png_key, 1, '"e"')
+    assert app_module.on_new_drawing(event, LambdaContext())["status"] == "invalid"
+    assert keys(drawings) == []
+    drawings.put(ref.record_key, b"{not json", content_type="application/json")
+    drawings.put(ref.png_key, blank_png(), content_type="image/png")
+    result = app_module.on_new_drawing(event, LambdaContext())
+    # The PNG alone decides: a broken record never stops the drawing from being tagged.
+    assert result["status"] in ("ok", "suspicious", "unscored", "invalid"), result
+    assert drawings.get_tags(ref.png_key)["status"] == result["status"]
+
+
+# --- contributors are write-only ----------------------------------------------------------------
+
+
+SECRET_EMAIL = "secret.person@example.org"
+SECRET_NAME = "Tajna Osoba"
+
+
+def every_response(app_module, session: str):
+    """Answers of every route and method a visitor could try, as the local server gives them."""
+    from chalice.local import LocalGatewayException
+
+    from comnist.serve import GatewayPool
+
+    pool = GatewayPool(app_module, copies=1)
+    paths = ["/contributors", f"/contributors/{session}", "/contributors/", "/stats", "/drawings"]
+    paths += [f"/contributors?session={session}", f"/contributors/{session}.json", "/"]
+    origin = {"origin": "http://127.0.0.1:8000"}
+    for path in paths:
+        for method in ("GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"):
+            try:
+                response = pool.handle(method, path, origin, None)
+                status, body = response["statusCode"], response.get("body") or ""
+                headers = {**(response.get("headers") or {})}
+            except LocalGatewayException as error:
+                status, body, headers = error.CODE, error.body or b"", dict(error.headers)
+            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+            yield method, path, status, text + json.dumps(headers)
+
+
+def test_no_route_reads_contributors_or_leaks_their_email(client, app_module, stores):
+    session = drawing_body()["session"]
+    body = {
+        "session": session,
+        "name": SECRET_NAME,
+        "email": SECRET_EMAIL,
+        "consent": {"thanks_page": True, "updates": True},
+        "count": 4,
+    }
+    stored = post_json(client, "/contributors", body)
+    assert stored.status_code == 201
+    replaced = post_json(client, "/contributors", dict(body, count=5))
+    drawn = post_json(client, "/drawings", drawing_body(session=session))
+    refused = post_json(client, "/contributors", dict(body, email="x"))
+    answers = [
+        ("POST", "/contributors", r.status_code, r.body.decode() + json.dumps(dict(r.headers)))
+        for r in (stored, replaced, drawn, refused)
+    ]
+    answers += list(every_response(app_module, session))
+    assert len(answers) > 40
+    for method, path, status, text in answers:
+        assert SECRET_EMAIL not in text and SECRET_NAME not in text, (method, path)
+        if path.startswith("/contributors") and method in ("GET", "HEAD"):
+            assert status in (403, 404, 405), (method, path, status)
+    assert keys(stores[1]) == [f"contributors/{session}.json"]
+    assert SECRET_EMAIL.encode() not in b"".join(stores[0].get(k).data for k in keys(stores[0]))
