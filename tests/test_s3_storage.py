@@ -5,12 +5,11 @@ from __future__ import annotations
 import moto  # noqa: F401  (moto before boto3)
 import pytest
 
-from chalicelib import config, intake
+from chalicelib import config
 from chalicelib.keys import STATS_KEY, DrawingRef
 from chalicelib.storage import LocalStorage, NotFound, PreconditionFailed, S3Storage
-from chalicelib.validation import validate_drawing
 from comnist.local import LambdaContext, load_app, s3_object_created_event
-from factories import drawing_body
+from factories import drawing_body, post_json
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -88,6 +87,22 @@ def test_tags_with_s3_limits(store):
     assert store.get_tags("d.png") == {}
 
 
+def test_listing_goes_past_one_page(store):
+    """S3 answers 1,000 keys a page; a listing (stats rebuild, rescoring) must see them all."""
+    keys = [f"drawings/latin/U+0041/{i:05d}.png" for i in range(1_005)]
+    for key in keys:
+        store.put(key, b"")
+    assert list(store.list_keys("drawings/")) == keys
+
+
+def test_get_of_a_vanished_object_and_tags_of_a_missing_one(store):
+    with pytest.raises(NotFound):
+        store.get("never/written.json")
+    with pytest.raises(NotFound):
+        store.get_tags("never/written.png")
+    assert not store.exists("never/written.json")
+
+
 @pytest.mark.parametrize(
     "key", ["../escape", "/absolute", "a/../b", "a\\b", "a//b", ".hidden/x", "a/\x00", "", "dir/"]
 )
@@ -96,7 +111,9 @@ def test_keys_that_could_escape_are_refused(store, key):
         store.put(key, b"x")
 
 
-def test_whole_path_on_s3_intake_event_stats(aws, monkeypatch):
+def test_whole_path_on_s3_intake_event_stats(aws):
+    from chalice.test import Client
+
     aws.create_bucket(Bucket="drawings")
     aws.create_bucket(Bucket="contributors")
     drawings, contributors = S3Storage("drawings", aws), S3Storage("contributors", aws)
@@ -104,16 +121,26 @@ def test_whole_path_on_s3_intake_event_stats(aws, monkeypatch):
     try:
         app_module = load_app()
         body = drawing_body(letter="Ы")
-        status, _ = intake.submit_drawing(drawings, validate_drawing(body), country="FR")
-        assert status == 201
-        key = DrawingRef("cyrillic", "Ы", body["id"]).png_key
-        event = s3_object_created_event("drawings", key, 100, '"x"')
-        result = app_module.on_new_drawing(event, LambdaContext())
-        assert result["status"] == "unscored"
-        app_module.on_new_drawing(event, LambdaContext())  # redelivered
-        assert drawings.get_tags(key)["status"] == "unscored"
-        assert drawings.get_json(STATS_KEY)["counts"] == {"cyrillic": {"Ы": 1}}
-        assert intake.submit_drawing(drawings, validate_drawing(body))[0] == 200
-        assert sum(1 for k in drawings.list_keys("drawings/")) == 1
+        with Client(app_module.app) as client:
+            response = post_json(client, "/drawings", body, **{"CloudFront-Viewer-Country": "FR"})
+            assert response.status_code == 201
+            key = DrawingRef("cyrillic", "Ы", body["id"]).png_key
+            record = drawings.get_json(DrawingRef("cyrillic", "Ы", body["id"]).record_key)
+            assert record["country"] == "FR" and record["strokes"] == body["strokes"]
+            assert drawings.head(key).content_type == "image/png"
+
+            size = drawings.head(key).size
+            event = s3_object_created_event("drawings", key, size, drawings.head(key).etag)
+            result = app_module.on_new_drawing(event, LambdaContext())
+            assert result["status"] in ("unscored", "ok", "suspicious")
+            app_module.on_new_drawing(event, LambdaContext())  # S3 delivers at least once
+            assert drawings.get_tags(key)["status"] == result["status"]
+            assert drawings.get_json(STATS_KEY)["counts"] == {"cyrillic": {"Ы": 1}}
+            stats = client.http.get("/stats").json_body["alphabets"]["cyrillic"]
+            assert stats["letters"]["Ы"] == 1 and stats["total"] == 1
+
+            assert post_json(client, "/drawings", body).status_code == 200
+            assert sum(1 for k in drawings.list_keys("drawings/")) == 1
+            assert list(contributors.list_keys()) == []
     finally:
         config._stores.clear()
