@@ -29,7 +29,9 @@ def stage_policy(drawings_bucket: str, contributors_bucket: str) -> dict[str, An
     """The least-privilege IAM policy of the collector's Lambda functions.
 
     Drawings: read, write, delete (only to undo a half-written drawing), tag and list.
-    Contributors: write and read back one record at a time; never list, never delete.
+    Contributors: write and read back one record at a time; never delete. Listing is allowed
+    under ``contributors/`` only because without it S3 answers a missing record with 403
+    instead of 404, and every first record of a session would fail as "storage unavailable".
     """
     drawings = f"arn:aws:s3:::{drawings_bucket}"
     contributors = f"arn:aws:s3:::{contributors_bucket}"
@@ -65,6 +67,13 @@ def stage_policy(drawings_bucket: str, contributors_bucket: str) -> dict[str, An
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],
                 "Resource": f"{contributors}/contributors/*",
+            },
+            {
+                "Sid": "ContributorMissingIs404",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": contributors,
+                "Condition": {"StringLike": {"s3:prefix": ["contributors/*"]}},
             },
         ],
     }
@@ -193,34 +202,39 @@ def push(
 ) -> dict[str, int]:
     """Copy the objects of a local store to ``target``, skipping keys it already has.
 
-    Drawing PNGs go last, after their records, as the collector writes them; their tags (a human
-    verdict among them) follow each object.
+    Everything else goes before the drawing PNGs, as the collector writes them, so that the
+    sanitizer a PNG triggers finds its record; each object carries its tags (a human verdict
+    among them) in its own upload, so that no scoring can run before them and overwrite them.
     """
+    present = set(source.list_keys(prefix))
     existing = set(target.list_keys(prefix))
-    keys = [key for key in source.list_keys(prefix) if key not in existing]
-    keys.sort(key=lambda key: key.startswith(DRAWINGS_PREFIX))
+    missing = sorted(present - existing)
+    records = [key for key in missing if not key.startswith(DRAWINGS_PREFIX)]
+    pngs = [key for key in missing if key.startswith(DRAWINGS_PREFIX)]
 
     def copy(key: str) -> None:
         obj = source.get(key)
-        target.put(key, obj.data, content_type=obj.info.content_type, metadata=obj.info.metadata)
-        tags = source.get_tags(key)
-        if tags:
-            target.put_tags(key, tags)
+        target.put(
+            key,
+            obj.data,
+            content_type=obj.info.content_type,
+            metadata=obj.info.metadata,
+            tags=source.get_tags(key),
+        )
 
-    with (
-        Progress(len(keys), f"push to {target.name}") as progress,
-        ThreadPoolExecutor(workers) as pool,
-    ):
-        for _ in pool.map(copy, keys):
-            progress.advance()
-    return {"copied": len(keys), "skipped": len(existing & set(source.list_keys(prefix)))}
+    with Progress(len(missing), f"push to {target.name}") as progress:
+        for batch in (records, pngs):
+            with ThreadPoolExecutor(workers) as pool:
+                for _ in pool.map(copy, batch):
+                    progress.advance()
+    return {"copied": len(missing), "skipped": len(present & existing)}
 
 
 def run_bootstrap(args: argparse.Namespace) -> int:
     import boto3
 
     region = args.region or boto3.session.Session().region_name or "us-east-1"
-    bootstrap(args.stage, region, args.site_origin)
+    bootstrap(args.stage, region, args.site_origin, args.chalice_dir)
     return 0
 
 
@@ -241,6 +255,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--region", default=None, help="AWS region (default: your AWS config's)")
     parser.add_argument(
         "--site-origin", default=None, help="the site's public origin, if not the bucket website"
+    )
+    parser.add_argument(
+        "--chalice-dir",
+        type=Path,
+        default=CHALICE_DIR,
+        help="the Chalice project's .chalice folder (default: collector/.chalice)",
     )
     parser.set_defaults(run=run_bootstrap)
 

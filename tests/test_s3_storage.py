@@ -85,6 +85,11 @@ def test_tags_with_s3_limits(store):
         store.put_tags("missing.png", {"status": "ok"})
     store.put("d.png", b"new")  # a new object starts without tags
     assert store.get_tags("d.png") == {}
+    store.put("d.png", b"newer", tags={"status": "ok", "verdict": "rejected"})
+    assert store.get_tags("d.png") == {"status": "ok", "verdict": "rejected"}
+    with pytest.raises(ValueError):
+        store.put("e.png", b"x", tags={"status": "a&b"})
+    assert not store.exists("e.png"), "bad tags refuse the whole upload"
 
 
 def test_listing_goes_past_one_page(store):

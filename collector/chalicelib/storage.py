@@ -112,11 +112,13 @@ class Storage(ABC):
         metadata: dict[str, str] | None = None,
         if_none_match: bool = False,
         if_match: str | None = None,
+        tags: dict[str, str] | None = None,
     ) -> str:
         """Store ``data`` under ``key`` and return its ETag.
 
         ``if_none_match`` writes only if no object exists; ``if_match`` only if the current
-        ETag equals it. Either failing raises :class:`PreconditionFailed`.
+        ETag equals it. Either failing raises :class:`PreconditionFailed`. ``tags`` arrive with
+        the object, so that whatever its creation triggers already sees them.
         """
 
     @abstractmethod
@@ -212,8 +214,10 @@ class LocalStorage(Storage):
         metadata: dict[str, str] | None = None,
         if_none_match: bool = False,
         if_match: str | None = None,
+        tags: dict[str, str] | None = None,
     ) -> str:
         path = self._path(key)
+        tags = check_tags(tags or {})
         etag = etag_of(data)
         meta = {"content_type": content_type, "metadata": dict(metadata or {}), "etag": etag}
         with self._locked():
@@ -224,9 +228,12 @@ class LocalStorage(Storage):
                 raise PreconditionFailed(f"{key} changed since it was read")
             self._write_atomic(self._path(key, ".meta"), json.dumps(meta).encode())
             self._write_atomic(path, data)
-            # A new object starts without tags, as a PUT does on S3.
+            # A new object starts with the tags of its PUT only, as on S3.
             with contextlib.suppress(FileNotFoundError):
                 self._path(key, ".tags").unlink()
+            if tags:
+                tag_data = json.dumps(tags, ensure_ascii=False, sort_keys=True).encode()
+                self._write_atomic(self._path(key, ".tags"), tag_data)
         return etag
 
     def get(self, key: str) -> StoredObject:
@@ -330,6 +337,7 @@ class S3Storage(Storage):
         metadata: dict[str, str] | None = None,
         if_none_match: bool = False,
         if_match: str | None = None,
+        tags: dict[str, str] | None = None,
     ) -> str:
         check_key(key)
         args: dict[str, Any] = {
@@ -343,6 +351,10 @@ class S3Storage(Storage):
             args["IfNoneMatch"] = "*"
         if if_match is not None:
             args["IfMatch"] = if_match
+        if tags:
+            from urllib.parse import urlencode
+
+            args["Tagging"] = urlencode(sorted(check_tags(tags).items()))
         with self._errors(key):
             response = self.client.put_object(**args)
         return response.get("ETag", etag_of(data))
