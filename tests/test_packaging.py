@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -13,6 +14,23 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 COLLECTOR = ROOT / "collector"
+LAMBDA_GLIBC = (2, 26)  # Amazon Linux 2, under Lambda's python3.11 runtime
+
+
+def pinned_versions() -> dict[str, str]:
+    """``name -> version`` of the collector's ``requirements.txt`` pins."""
+    pins = {}
+    for line in (COLLECTOR / "requirements.txt").read_text().splitlines():
+        if "==" in line and not line.lstrip().startswith("#"):
+            name, version = line.split("==")
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def glibc_needed(data: bytes) -> tuple[int, int]:
+    """The newest ``GLIBC_2.x`` symbol version a shared object asks for, or (0, 0)."""
+    versions = [(2, int(minor)) for minor in re.findall(rb"GLIBC_2\.(\d+)", data)]
+    return max(versions, default=(0, 0))
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +69,24 @@ def test_zip_holds_app_chalicelib_sanitizer_and_lambda_wheels(package):
     ):
         assert needed in names, needed
     assert "comnist/cli.py" not in names, "the command-line tools stay out of Lambda"
+    assert not any(name.startswith(("tests/", "site/", "data/")) for name in names)
     for project in ("numpy", "pillow"):
         tags = wheels[project]
         assert "cp311-cp311-manylinux2014_x86_64" in tags or "manylinux_2_17_x86_64" in tags, tags
         assert "manylinux_2_28" not in tags, (
             f"{project} needs a newer glibc than Lambda's python3.11"
         )
+
+
+def test_every_shared_object_loads_on_lambdas_glibc(package):
+    """What the wheel tags promise, checked in the binaries: no symbol newer than glibc 2.26."""
+    with zipfile.ZipFile(package / "deployment.zip") as archive:
+        shared = [n for n in archive.namelist() if re.search(r"\.so(\.\d+)*$", n)]
+        needs = {name: glibc_needed(archive.read(name)) for name in shared}
+    assert any(n.startswith("numpy/") for n in needs) and any(n.startswith("PIL/") for n in needs)
+    assert all(".cpython-311-x86_64-linux-gnu.so" in n for n in needs if n.startswith("PIL/_"))
+    too_new = {name: need for name, need in needs.items() if need > LAMBDA_GLIBC}
+    assert not too_new, too_new
 
 
 def test_terraform_subscribes_the_sanitizer_and_uses_the_stage_policy(package):
@@ -89,8 +119,8 @@ def test_handlers_import_from_the_package_without_numpy(package, tmp_path):
         "import app\n"
         "assert callable(app.post_drawing) and callable(app.on_new_drawing)\n"
         "assert 'numpy' not in sys.modules, 'the upload path imported numpy'\n"
-        "import sanitizer, numpy\n"
-        "print(numpy.__version__)\n"
+        "import sanitizer, numpy, PIL\n"
+        "print(numpy.__version__, PIL.__version__)\n"
     )
     result = subprocess.run(
         # -I -S: no site-packages at all, so every import comes from the unzipped package.
@@ -105,4 +135,5 @@ def test_handlers_import_from_the_package_without_numpy(package, tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "2.2.6"
+    pins = pinned_versions()
+    assert result.stdout.split() == [pins["numpy"], pins["pillow"]]
