@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -69,9 +70,14 @@ def format_row(row: dict[str, Any]) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     store = drawings_store_from(args)
-    for row in iter_drawings(store, status=args.status, letter=args.letter):
-        line = json.dumps(row, ensure_ascii=False) if args.json else format_row(row)
-        sys.stdout.write(line + "\n")
+    try:
+        for row in iter_drawings(store, status=args.status, letter=args.letter):
+            line = json.dumps(row, ensure_ascii=False) if args.json else format_row(row)
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (``head``, a pager) has had enough; that is not an error.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
     return 0
 
 
