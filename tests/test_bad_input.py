@@ -592,10 +592,6 @@ class InterleavingStore(LocalStorage):
         return super().put(key, data, **kwargs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a replay that fails half-way deletes the record the first request wrote (intake.py)",
-)
 def test_failed_replay_racing_the_first_request_leaves_its_drawing_whole(client, tmp_path, stores):
     body = drawing_body()
     store = InterleavingStore(tmp_path / "racing", lambda: post_json(client, "/drawings", body))

@@ -70,17 +70,20 @@ def claim_id(
 def store_drawing(
     store: Storage, ref: DrawingRef, png: bytes, record: dict[str, Any], *, release_claim: bool
 ) -> None:
-    """Write a drawing's record, then its PNG; on failure remove both (and the claim if asked)."""
+    """Write a drawing's record, then its PNG.
+
+    On failure, a request that made the claim (``release_claim``) removes what it wrote and the
+    claim. A replay that found the claim removes nothing: the request that owns the claim writes
+    the same objects, and may already have written them.
+    """
     try:
         store.put_json(ref.record_key, record)
         store.put(ref.png_key, png, content_type="image/png")
     except StorageUnavailable:
-        cleanup = [ref.png_key, ref.record_key]
         if release_claim:
-            cleanup.append(request_key(ref.id))
-        for key in cleanup:
-            with contextlib.suppress(Exception):
-                store.delete(key)
+            for key in (ref.png_key, ref.record_key, request_key(ref.id)):
+                with contextlib.suppress(Exception):
+                    store.delete(key)
         raise
 
 
