@@ -73,6 +73,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_server(port: int, server: subprocess.Popen, seconds: float = 30) -> None:
+    """Return once ``comnist serve`` accepts connections; raise if it exits or never does."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"comnist serve exited with {server.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("comnist serve did not start")
+
+
 def to_canvas_body(strokes: list, session: str, drawing_id: str, letter: str) -> bytes:
     # Quick, Draw! strokes are raw screen pixels (sometimes negative): shift and scale them into a
     # phone-sized canvas, keeping their times.
@@ -116,8 +130,57 @@ def to_canvas_body(strokes: list, session: str, drawing_id: str, letter: str) ->
     return json.dumps(body).encode()
 
 
+def bench_in_process(doodles: list[list], drawings: int = 400) -> float:
+    """CPU per drawing in one thread, without HTTP: the request path and the event path apart.
+
+    Returns the milliseconds of both together, the baseline of the load figures.
+    """
+    import logging
+
+    from comnist.local import LambdaContext, local_system
+    from comnist.serve import GatewayPool
+
+    logging.disable(logging.INFO)
+    bodies = [
+        to_canvas_body(doodles[i % len(doodles)], str(uuid.uuid4()), str(uuid.uuid4()), "A")
+        for i in range(drawings)
+    ]
+    with (
+        tempfile.TemporaryDirectory(prefix="comnist-bench-") as data,
+        local_system(data) as (store, _, _, app_module),
+    ):
+        events: list[dict] = []
+        store.on_created = events.append  # keep the events to time them apart
+        pool = GatewayPool(app_module, copies=1)
+        start = time.perf_counter()
+        for body in bodies:
+            pool.handle("POST", "/drawings", {"content-type": "application/json"}, body)
+        requests = (time.perf_counter() - start) / drawings * 1000
+        start = time.perf_counter()
+        for event in events:
+            app_module.on_new_drawing(event, LambdaContext())
+        scoring = (time.perf_counter() - start) / drawings * 1000
+    logging.disable(logging.NOTSET)
+    start = time.perf_counter()
+    for body in bodies:
+        parsed = json.loads(body)
+        render_png(parsed["strokes"], 360, 360)
+    raster = (time.perf_counter() - start) / drawings * 1000
+    print(f"in-process, one thread, {drawings} drawings (the load baseline):")
+    print(
+        f"  request path {requests:.2f} ms/drawing (rasterize+encode {raster:.2f} ms of it, "
+        f"{raster / requests:.0%}); event path (sanitizer tags + stats) {scoring:.2f} ms/drawing"
+    )
+    print(f"  -> one core can take at most {1000 / (requests + scoring):.0f} drawings/s")
+    return requests + scoring
+
+
 def bench_load(
-    doodles: list[list], drawings: int, clients: int, replay_share: float = 0.05
+    doodles: list[list],
+    drawings: int,
+    clients: int,
+    baseline_ms: float,
+    replay_share: float = 0.05,
 ) -> None:
     data = Path(tempfile.mkdtemp(prefix="comnist-bench-"))
     (data / "site").mkdir()
@@ -140,13 +203,7 @@ def bench_load(
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_server(port, server)
         rng = random.Random(1)
         letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
         sessions = [str(uuid.uuid4()) for _ in range(200)]
@@ -204,9 +261,26 @@ def bench_load(
             f"  answers {dict(sorted(statuses.items()))}; accepted {accepted}, stored {len(stored)}, "
             f"stored == accepted: {len(stored) == accepted}, duplicates: {len(ids) - len(set(ids))}"
         )
+        p50 = latencies[len(latencies) // 2] * 1000
+        p99 = latencies[int(len(latencies) * 0.99)] * 1000
         print(
-            f"  latency p50 {latencies[len(latencies) // 2] * 1000:.1f} ms, p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms"
+            f"  latency p50 {p50:.1f} ms ({p50 / baseline_ms:.1f}x the in-process CPU of one drawing), "
+            f"p99 {p99:.1f} ms ({p99 / baseline_ms:.1f}x)"
         )
+        print(
+            f"  throughput {len(work) / wall:.0f}/s = {len(work) / wall * baseline_ms / 1000:.2f}x "
+            f"what one core does in-process ({1000 / baseline_ms:.0f}/s)"
+        )
+        tagged = sum(1 for _ in (data / "data" / "drawings" / ".tags").rglob("*.png.json"))
+        print(
+            f"  tagged by the sanitizer when the last answer came: {tagged} of {len(stored)} "
+            f"(Little's law: {clients} clients / {len(work) / wall:.0f} per s = "
+            f"{clients / (len(work) / wall) * 1000:.0f} ms, so the p50 is queueing for the CPU)"
+        )
+        if len(stored) != accepted or len(ids) != len(set(ids)):
+            raise SystemExit(
+                "stored != accepted or duplicates: the local server lost or doubled drawings"
+            )
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -217,7 +291,6 @@ def bench_import_time() -> None:
         "import sys, time; sys.path.insert(0, 'collector'); start = time.perf_counter(); import app; "
         "t = time.perf_counter() - start; print(t, 'numpy' in sys.modules)"
     )
-    baseline_probe = "import time; start = time.perf_counter(); import json, uuid; print(time.perf_counter() - start)"
     runs, numpy_loaded = [], False
     for _ in range(5):
         out = subprocess.run(
@@ -239,11 +312,12 @@ def bench_import_time() -> None:
             check=True,
         )
         numpy_runs.append(float(out.stdout))
-    del baseline_probe
     a, n = statistics.median(runs) * 1000, statistics.median(numpy_runs) * 1000
     print(
         f"cold import of the upload function's module (app.py): {a:.0f} ms; numpy imported: {numpy_loaded}"
     )
+    if numpy_loaded:
+        raise SystemExit("the upload path imports numpy")
     print(
         f"  baseline, a cold `import numpy` alone: {n:.0f} ms -> app.py costs {a / n:.2f}x a numpy import"
     )
@@ -280,7 +354,8 @@ def main() -> None:
     doodles = load_doodles(args.samples)
     bench_raster(doodles)
     bench_import_time()
-    bench_load(doodles, args.drawings, args.clients)
+    baseline_ms = bench_in_process(doodles)
+    bench_load(doodles, args.drawings, args.clients, baseline_ms)
 
 
 if __name__ == "__main__":
