@@ -121,6 +121,22 @@ class EventPump:
         self.thread.join(timeout=10)
 
 
+def redeliver_untagged(store: LocalStorage, pump: EventPump) -> int:
+    """Queue an event for every drawing PNG not tagged yet; return how many.
+
+    Events live in memory, so a server stopped with a backlog leaves drawings untagged; they are
+    picked up again at the next start.
+    """
+    count = 0
+    for key in store.list_keys(DRAWINGS_PREFIX):
+        if is_drawing_png(key) and "status" not in store.get_tags(key):
+            info = store.head(key)
+            if info is not None:
+                pump.deliver(s3_object_created_event(LOCAL_BUCKET, key, info.size, info.etag))
+                count += 1
+    return count
+
+
 @contextlib.contextmanager
 def local_system(data_dir: str | Path) -> Iterator[tuple[Storage, Storage, EventPump, ModuleType]]:
     """Install local stores under ``data_dir`` for the collector and run its event pump.
@@ -135,6 +151,7 @@ def local_system(data_dir: str | Path) -> Iterator[tuple[Storage, Storage, Event
     drawings = EventingStorage(data_dir / "drawings", pump.deliver)
     contributors = LocalStorage(data_dir / "contributors")
     config.use_stores(drawings, contributors)
+    redeliver_untagged(drawings, pump)
     try:
         yield drawings, contributors, pump, app_module
     finally:

@@ -74,3 +74,20 @@ def test_scheduled_refit_rescores_and_recounts(client, app_module, stores):
             drawings.get_tags(DrawingRef("cyrillic", "О", body["id"]).png_key)["model"]
             == result["model"]
         )
+
+
+def test_local_start_tags_drawings_left_untagged(tmp_path):
+    from chalicelib import intake
+    from chalicelib.storage import LocalStorage
+    from chalicelib.validation import validate_drawing
+    from comnist.local import local_system
+    from factories import drawing_body as body_factory
+
+    plain = LocalStorage(tmp_path / "drawings")
+    body = body_factory(letter="Я")
+    intake.submit_drawing(plain, validate_drawing(body))  # stored, but no event was ever delivered
+    key = DrawingRef("cyrillic", "Я", body["id"]).png_key
+    assert plain.get_tags(key) == {}
+    with local_system(tmp_path) as (drawings, _, pump, _):
+        pump.drain()
+        assert drawings.get_tags(key)["status"] in ("unscored", "ok", "suspicious")
