@@ -25,18 +25,9 @@ from pathlib import Path
 from PIL import Image
 
 from chalicelib.raster import render_alpha, render_png
+from comnist.evaluation import load_doodles
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def load_doodles(samples: Path, limit: int | None = None) -> list[list]:
-    doodles = []
-    with open(samples / "quickdraw-sample" / "doodles.ndjson", encoding="utf-8") as handle:
-        for line in handle:
-            doodles.append(json.loads(line)["strokes"])
-            if limit and len(doodles) >= limit:
-                break
-    return doodles
 
 
 def canvas_of(strokes: list) -> tuple[float, float]:
@@ -351,7 +342,7 @@ def main() -> None:
     parser.add_argument("--drawings", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
-    doodles = load_doodles(args.samples)
+    doodles = load_doodles(args.samples / "quickdraw-sample" / "doodles.ndjson")
     bench_raster(doodles)
     bench_import_time()
     baseline_ms = bench_in_process(doodles)

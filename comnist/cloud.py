@@ -122,16 +122,21 @@ def _ensure_bucket(s3: Any, name: str, region: str) -> bool:
     return True
 
 
-def _make_private(s3: Any, name: str) -> None:
+def _block_public_access(s3: Any, name: str, *, allow_public_policy: bool) -> None:
+    """Block public ACLs always; a bucket policy may make the website bucket publicly readable."""
     s3.put_public_access_block(
         Bucket=name,
         PublicAccessBlockConfiguration={
             "BlockPublicAcls": True,
             "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
+            "BlockPublicPolicy": not allow_public_policy,
+            "RestrictPublicBuckets": not allow_public_policy,
         },
     )
+
+
+def _make_private(s3: Any, name: str) -> None:
+    _block_public_access(s3, name, allow_public_policy=False)
     s3.put_bucket_encryption(
         Bucket=name,
         ServerSideEncryptionConfiguration={
@@ -141,15 +146,7 @@ def _make_private(s3: Any, name: str) -> None:
 
 
 def _make_website(s3: Any, name: str) -> None:
-    s3.put_public_access_block(
-        Bucket=name,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": False,
-            "RestrictPublicBuckets": False,
-        },
-    )
+    _block_public_access(s3, name, allow_public_policy=True)
     s3.put_bucket_website(
         Bucket=name,
         WebsiteConfiguration={
