@@ -113,7 +113,7 @@ def main() -> None:
     print(
         f"  process max RSS {rss_before / 1024:.0f} MB before, {rss_after / 1024:.0f} MB after {args.stream:,} drawings"
     )
-    per_sample = (samples[0].features.nbytes + samples[0].image.nbytes) / 1e3
+    per_sample = (samples[0].features.nbytes + samples[0].picture.nbytes) / 1e3
     print(
         f"refit keeps {per_sample:.1f} KB per drawing in memory: {per_sample * 100:.0f} MB at 100,000 drawings"
     )

@@ -1,12 +1,12 @@
 """``comnist evaluate``: the sanitizer measured on real CoMNIST drawings with injected junk.
 
-Genuine drawings are the real 2017 images of a sample folder; they are split by pseudo-writer
-(:mod:`comnist.uniqid`) into a training half and a test half, so no figure is measured on drawings
-the models were fitted on, nor on their writers. Into each half, junk is injected at 5 % per letter:
+Genuine drawings are the real 2017 images of a sample folder; they are dealt by pseudo-writer
+(:mod:`comnist.uniqid`) into ``FOLDS`` folds. Into each fold, junk is injected at 5 % per letter:
 Quick, Draw! doodles rendered through the collector's rasterizer, blank/dot/scribble marks, and real
-drawings of another letter. Ng's baseline (independent Gaussian, epsilon at the same quantile) and
-the final detector are then fitted on the (contaminated) training half, without labels, and
-scored on the test half.
+drawings of another letter by the fold's writers. Each fold in turn is the test set: Ng's baseline
+(independent Gaussian, epsilon at the same quantile) and the final detector are fitted on the
+other folds (contaminated, without labels) and score it. Every drawing is thus scored exactly once,
+by models that never saw it nor its writer, and the figures are pooled over all folds.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from chalicelib.raster import render_png
 from .uniqid import group_by_time
 
 JUNK_SHARE = 0.05
+FOLDS = 5
 JUNK_TYPES = ("doodle", "mark", "wrong-letter")
 
 
@@ -124,18 +125,17 @@ def metrics(flagged: np.ndarray, scores: np.ndarray, positive: np.ndarray) -> di
 
 
 def split_by_writer(
-    genuine: list[tuple[str, str, bytes]], seed: int
-) -> tuple[list[Item], list[Item]]:
+    genuine: list[tuple[str, str, bytes]], seed: int, folds: int = FOLDS
+) -> list[list[Item]]:
+    """Deal the pseudo-writers, shuffled by ``seed``, into ``folds`` lists of their drawings."""
     groups = group_by_time([name + ".png" for name, _, _ in genuine])
     writers = sorted(set(groups.values()))
     random.Random(seed).shuffle(writers)
-    test_writers = set(writers[: len(writers) // 2])
-    train, test = [], []
+    fold_of_writer = {writer: i % folds for i, writer in enumerate(writers)}
+    dealt: list[list[Item]] = [[] for _ in range(folds)]
     for name, letter, png in genuine:
-        (test if groups[name + ".png"] in test_writers else train).append(
-            Item(name, letter, png, "genuine")
-        )
-    return train, test
+        dealt[fold_of_writer[groups[name + ".png"]]].append(Item(name, letter, png, "genuine"))
+    return dealt
 
 
 def contact_sheet(items: list[Item], path: Path, columns: int = 12) -> None:
@@ -161,46 +161,61 @@ def evaluate(
     default, which knows nothing of the 5 % injected here).
     """
     from sanitizer import extract, fit_models, score_drawing
-    from sanitizer.features import feature_vector, image_features
-    from sanitizer.image import InvalidDrawing, decode_ink
 
     rng = random.Random(seed)
     genuine = load_genuine(samples / "comnist-sample" / "cyrillic")
     doodles = load_doodles(samples / "quickdraw-sample" / "doodles.ndjson")
-    train, test = split_by_writer(genuine, seed)
-    train += inject_junk(train, doodles, rng)
-    test += inject_junk(test, doodles, rng)
+    folds = [fold + inject_junk(fold, doodles, rng) for fold in split_by_writer(genuine, seed)]
+    extracted = {
+        item.id: extract(item.png, item.id, "cyrillic", item.letter)
+        for fold in folds
+        for item in fold
+    }
+    options = {"contamination": contamination} if contamination else {}
 
-    training = [
-        s
-        for item in train
-        if (s := extract(item.png, item.id, "cyrillic", item.letter)) is not None
-    ]
-    model = fit_models(training, **({"contamination": contamination} if contamination else {}))
+    test: list[Item] = []
+    base_flag, base_score, final_flag, final_score, letter_flag = [], [], [], [], []
+    reasons: list[list[str]] = []
+    # The two pieces of evidence behind each final verdict, for the per-drawing table.
+    shape_margins: list[float] = []
+    letter_probabilities: list[float] = []
+    for k, held_out in enumerate(folds):
+        training = [
+            s
+            for j, fold in enumerate(folds)
+            if j != k
+            for item in fold
+            if (s := extracted[item.id]) is not None
+        ]
+        model = fit_models(training, **options)
+        print(f"fold {k + 1}/{len(folds)}: fitted on {len(training)}, scoring {len(held_out)}")
+        for item in held_out:
+            test.append(item)
+            verdict = score_drawing(
+                item.png, None, model, alphabet="cyrillic", letter=item.letter, drawing_id=item.id
+            )
+            reasons.append(verdict.reasons)
+            letter_probabilities.append(
+                np.nan if verdict.letter_probability is None else verdict.letter_probability
+            )
+            final_flag.append(verdict.status in ("suspicious", "invalid"))
+            letter_flag.append(any(r.startswith("wrong-letter") for r in verdict.reasons))
+            final_score.append(np.inf if verdict.score is None else verdict.score)
+            letter_model = model.letters.get(("cyrillic", item.letter))
+            sample = extracted[item.id]
+            if sample is None or letter_model is None:
+                base_flag.append(True)
+                base_score.append(np.inf)
+                shape_margins.append(np.nan)
+                continue
+            shape_margins.append(float(letter_model.shape_margin(sample.features)))
+            logp = float(letter_model.baseline.log_density(sample.features))
+            base_flag.append(logp < letter_model.baseline_epsilon)
+            base_score.append(-logp)
 
     kinds = np.array([item.kind for item in test])
     positive = kinds != "genuine"
-    base_flag, base_score, final_flag, final_score, letter_flag = [], [], [], [], []
-    for item in test:
-        verdict = score_drawing(
-            item.png, None, model, alphabet="cyrillic", letter=item.letter, drawing_id=item.id
-        )
-        final_flag.append(verdict.status in ("suspicious", "invalid"))
-        letter_flag.append(any(r.startswith("wrong-letter") for r in verdict.reasons))
-        final_score.append(np.inf if verdict.score is None else verdict.score)
-        letter_model = model.letters.get(("cyrillic", item.letter))
-        try:
-            features = image_features(decode_ink(item.png))
-        except InvalidDrawing:
-            features = None
-        if features is None or letter_model is None:
-            base_flag.append(True)
-            base_score.append(np.inf)
-            continue
-        logp = float(letter_model.baseline.log_density(feature_vector(features)))
-        base_flag.append(logp < letter_model.baseline_epsilon)
-        base_score.append(-logp)
-    results: dict = {"train": len(train), "test": len(test), "junk_in_test": int(positive.sum())}
+    results: dict = {"folds": len(folds), "test": len(test), "junk_in_test": int(positive.sum())}
     for name, flags, scores in (
         ("ng_baseline", base_flag, base_score),
         ("final", final_flag, final_score),
@@ -235,15 +250,39 @@ def evaluate(
                 [t for t, f in zip(test, flags_a, strict=True) if not f and t.kind != "genuine"],
                 out_dir / "missed_junk.png",
             )
+    false_reasons: dict[str, int] = {}
+    for item, why, flagged in zip(test, reasons, final_flag, strict=True):
+        if flagged and item.kind == "genuine":
+            for reason in why:
+                short = reason.split(":")[0]
+                false_reasons[short] = false_reasons.get(short, 0) + 1
+    results["final"]["false_positive_reasons"] = dict(sorted(false_reasons.items()))
     print_table(results)
     if out_dir is not None:
         (out_dir / "evaluation.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+        with open(out_dir / "verdicts.csv", "w", encoding="utf-8") as handle:
+            handle.write("id,letter,kind,flagged,score,shape_margin,letter_p,reasons\n")
+            for row in zip(
+                test,
+                final_flag,
+                final_score,
+                shape_margins,
+                letter_probabilities,
+                reasons,
+                strict=True,
+            ):
+                item, flagged, value, shape, letter_p, why = row
+                handle.write(
+                    f"{item.id},{item.letter},{item.kind},{int(flagged)},{value:.3f},"
+                    f"{shape:.3f},{letter_p:.3g},{' '.join(why)}\n"
+                )
     return results
 
 
 def print_table(results: dict) -> None:
     print(
-        f"train {results['train']} drawings, test {results['test']} ({results['junk_in_test']} junk)"
+        f"{results['folds']} writer folds, {results['test']} drawings scored once each"
+        f" ({results['junk_in_test']} junk)"
     )
     print(f"{'':16}{'Ng baseline':>36}   {'final detector':>36}")
     print(f"{'':16}" + ("  prec  recall     F1    AUC" + " " * 9) * 2)
@@ -259,6 +298,10 @@ def print_table(results: dict) -> None:
     print(
         f"{'letter check':16}{'':36}   {check['precision']:6.3f} {check['recall']:6.3f} "
         f"{check['f1']:6.3f}   (drawings flagged wrong-letter, against wrong-letter junk)"
+    )
+    print(
+        "false positives by reason (final):",
+        " ".join(f"{k}:{v}" for k, v in results["final"]["false_positive_reasons"].items()),
     )
     for name in ("ng_baseline", "final"):
         fpr = results[name]["fpr_per_letter"]

@@ -16,6 +16,7 @@ from .features import (
     feature_vector,
     image_features,
     letter_descriptor,
+    letter_picture,
     stroke_features,
 )
 from .image import InvalidDrawing, decode_ink
@@ -93,8 +94,8 @@ def extract(
     features = image_features(ink)
     if features is None:
         return None
-    descriptor = letter_descriptor(ink)
-    return Sample(drawing_id, alphabet, letter, feature_vector(features), descriptor, verdict)
+    picture = letter_picture(ink)
+    return Sample(drawing_id, alphabet, letter, feature_vector(features), picture, verdict)
 
 
 def score_drawing(
@@ -132,7 +133,7 @@ def score_drawing(
         return Verdict(status, reasons=marks, features=shown, model_version=model and model.version)
     x = feature_vector(features)
     reasons = list(marks)
-    shape = float(letter_model.shape_margin(x))
+    shape = float(letter_model.shape_margin(x)) - letter_model.shape_flag_margin()
     if shape > 0:
         reasons.append("improbable-shape")
     score = shape

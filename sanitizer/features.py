@@ -17,6 +17,7 @@ INK_THRESHOLD = 0.2
 ZONES = 3
 NORMALISED = 20
 DESCRIPTOR_SIDE = 28
+PICTURE_SIDE = 40
 DESCRIPTOR_CELLS = 7
 DESCRIPTOR_BINS = 8
 
@@ -204,7 +205,36 @@ def orientation_histograms(
     return (cells * histograms / np.maximum(norms, 1e-6)).astype(np.float32)
 
 
+def letter_picture(ink: np.ndarray, side: int = PICTURE_SIDE) -> np.ndarray | None:
+    """The inked box of an ink map, centred in a square, as ``side`` x ``side`` uint8 (255 = ink).
+
+    This is what the letter classifier keeps of a drawing: small enough to hold a whole
+    collection in memory (1.6 KB each), large enough to be distorted for augmentation
+    (:func:`sanitizer.augment.distort`) before the descriptor is taken.
+    """
+    image = normalised_image(ink, side)
+    return None if image is None else np.round(image * 255).astype(np.uint8)
+
+
+def picture_descriptors(pictures: np.ndarray) -> np.ndarray:
+    """Direction histograms of pictures, each re-boxed into the descriptor's square first.
+
+    ``pictures`` is ``(n, side, side)`` or one ``(side, side)`` array of uint8 or [0, 1] floats;
+    re-boxing makes a distorted picture (rotated, sheared) fill the square as a drawing would.
+    """
+    grid = np.asarray(pictures)
+    if grid.ndim == 2:
+        grid = grid[None]
+    scale = 255.0 if grid.dtype == np.uint8 else 1.0
+    squares = np.zeros((len(grid), DESCRIPTOR_SIDE, DESCRIPTOR_SIDE), dtype=np.float32)
+    for i, picture in enumerate(grid):
+        square = normalised_image(picture.astype(np.float32) / scale, DESCRIPTOR_SIDE)
+        if square is not None:
+            squares[i] = square
+    return orientation_histograms(squares)
+
+
 def letter_descriptor(ink: np.ndarray) -> np.ndarray | None:
-    """The letter classifier's input for an ink map: direction histograms of its normalised image."""
-    image = normalised_image(ink, DESCRIPTOR_SIDE)
-    return None if image is None else orientation_histograms(image)[0]
+    """The letter classifier's input for an ink map: direction histograms of its picture."""
+    picture = letter_picture(ink)
+    return None if picture is None else picture_descriptors(picture)[0]

@@ -19,6 +19,10 @@ from chalicelib.raster import render_png
 from chalicelib.storage import LocalStorage, S3Storage
 from comnist.sanitizing_cli import review_page
 from sanitizer import ModelSet, extract, fit_models, score_drawing
+from sanitizer.augment import affine_matrix, distort
+from sanitizer.features import letter_picture, picture_descriptors
+from sanitizer.image import decode_ink
+from sanitizer.model import LETTER_SURPRISE, fold_of
 
 SHAPES = {
     "T": [[(20, 15), (80, 15)], [(50, 15), (50, 90)]],
@@ -109,6 +113,51 @@ def test_a_clean_drawing_of_the_wrong_letter_is_caught(models):
     verdicts = [score(letter_png("O", rng), models, "T", drawing_id(rng)) for _ in range(10)]
     flagged = [v for v in verdicts if any(r.startswith("wrong-letter:U+004F") for r in v.reasons)]
     assert len(flagged) >= 8
+
+
+def test_distorted_copies_stay_whole_and_the_identity_changes_nothing():
+    rng = random.Random(4)
+    picture = letter_picture(decode_ink(letter_png("L", rng)))
+    same = distort(picture, np.eye(2))
+    assert np.allclose(picture_descriptors(same), picture_descriptors(picture), atol=1e-3)
+    generator = np.random.default_rng(0)
+    for _ in range(20):
+        copy = distort(picture, affine_matrix(generator))
+        edge = np.concatenate([copy[0], copy[-1], copy[:, 0], copy[:, -1]])
+        assert edge.max() == 0, "a distorted letter is never cut at the canvas edge"
+        assert 0.6 < copy.sum() / picture.sum() < 1.6
+
+
+def test_unseen_drawings_are_judged_by_every_fold_trained_ones_by_the_one_without_them(
+    collection, models
+):
+    trained_id, letter, png = collection[0]
+    descriptor = picture_descriptors(letter_picture(decode_ink(png)))
+    folds = models.classifiers["latin"]
+    assert models.was_trained_on(trained_id) and not models.was_trained_on("never-seen")
+    _, own = models.letter_probabilities("latin", trained_id, descriptor)
+    assert np.allclose(own, folds[fold_of(trained_id)].probabilities(descriptor), atol=1e-6)
+    _, ensemble = models.letter_probabilities("latin", "never-seen", descriptor)
+    geometric = np.exp(np.mean([np.log(f.probabilities(descriptor)) for f in folds], axis=0))
+    assert np.allclose(ensemble, geometric / geometric.sum(), atol=1e-6)
+    again = ModelSet.from_json(models.to_json())
+    assert again.was_trained_on(trained_id) and not again.was_trained_on("never-seen")
+    assert len(again.members) == len(collection)
+
+
+def test_letter_threshold_is_chosen_by_f1_once_the_maintainer_has_judged_enough(collection):
+    rng = random.Random(12)
+    samples = [extract(png, i, "latin", letter) for i, letter, png in collection]
+    assert fit_models(samples, classifier_epochs=5).letter_thresholds["latin"] == LETTER_SURPRISE
+    for sample in samples[:12]:
+        sample.verdict = "ok"
+    wrong = [extract(letter_png("O", rng), drawing_id(rng), "latin", "T") for _ in range(12)]
+    for sample in wrong:
+        sample.verdict = "rejected"
+    judged = fit_models(samples + wrong, classifier_epochs=5)
+    threshold = judged.letter_thresholds["latin"]
+    assert np.isfinite(threshold) and threshold != LETTER_SURPRISE
+    assert not any(judged.was_trained_on(s.id) for s in wrong), "rejected drawings never train"
 
 
 @pytest.mark.parametrize(

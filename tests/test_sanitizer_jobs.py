@@ -91,7 +91,7 @@ def test_nan_features_never_reach_a_model():
     samples = [extract(letter_png("L", rng), drawing_id(rng), "latin", "L") for _ in range(22)]
     samples += [extract(letter_png("O", rng), drawing_id(rng), "latin", "O") for _ in range(22)]
     poisoned = Sample(
-        "x", "latin", "L", np.full_like(samples[0].features, np.nan), samples[0].image
+        "x", "latin", "L", np.full_like(samples[0].features, np.nan), samples[0].picture
     )
     models = fit_models([*samples, poisoned], min_drawings=20, classifier_epochs=3)
     json.loads(models.to_json(), parse_constant=lambda c: pytest.fail(f"{c} in the model"))
