@@ -31,9 +31,6 @@ FOLDS = 3
 # Without the maintainer's verdicts, the letter check flags a drawing when the classifiers give
 # its claimed letter less than one chance in a thousand (a surprise above log 1000).
 LETTER_SURPRISE = math.log(1000.0)
-# The shape model alone flags only drawings this many training spreads below its epsilon: with a
-# few dozen drawings per letter its tails are poorly known, and the letter check sees more.
-SHAPE_MARGIN = 2.0
 # Distorted copies are added until a fold's training set has about this many rows (at most
 # MAX_COPIES per drawing): small collections need them, large ones already hold many writers.
 TARGET_ROWS = 25_000
@@ -65,10 +62,6 @@ class LetterModel:
     def shape_margin(self, x: np.ndarray) -> np.ndarray:
         """How far below epsilon ``log p(x)`` is, in units of the training spread (> 0: improbable)."""
         return (self.epsilon - self.gaussian.log_density(x)) / self.spread
-
-    def shape_flag_margin(self) -> float:
-        """The shape margin above which a drawing is flagged: 0 with human verdicts, else :data:`SHAPE_MARGIN`."""
-        return 0.0 if self.epsilon_rule == "f1" else SHAPE_MARGIN
 
 
 @dataclass
@@ -277,6 +270,12 @@ def fit_models(
     Human verdicts are used twice: rejected drawings never train a model, and once a letter has
     at least ten labelled drawings of both kinds, epsilon is chosen by F1 on them (Ng's rule);
     otherwise epsilon is the ``contamination`` quantile of the training scores.
+
+    Each alphabet with two fitted letters or more also gets :data:`FOLDS` letter classifiers,
+    each trained without one fold of the drawings (by :func:`fold_of`) and on distorted copies
+    of the others (:data:`TARGET_ROWS`); the hashes of the drawings they were trained on are kept
+    in :attr:`ModelSet.members`, so that rescoring judges a drawing by the classifier that never
+    saw it.
     """
     created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     version = version or datetime.now(UTC).strftime("m%Y%m%dT%H%M%S")
@@ -302,11 +301,12 @@ def fit_models(
         folds = []
         for fold in range(FOLDS):
             train = [s for s in group if fold_of(s.id) != fold]
-            pictures = np.stack([s.picture for s in train])
             rows = [descriptors[[position[id(s)] for s in train]]]
             rng = np.random.default_rng(fold)
             copies = min(MAX_COPIES, max(0, TARGET_ROWS // len(train) - 1))
-            rows += [picture_descriptors(distorted_copies(pictures, rng)) for _ in range(copies)]
+            if copies:
+                pictures = np.stack([s.picture for s in train])
+                rows += [picture_descriptors(distorted_copies(pictures, rng)) for _ in range(copies)]
             y = np.tile([labels.index(s.letter) for s in train], copies + 1)
             kwargs = {"epochs": classifier_epochs} if classifier_epochs else {}
             folds.append(
