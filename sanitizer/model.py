@@ -306,7 +306,9 @@ def fit_models(
             copies = min(MAX_COPIES, max(0, TARGET_ROWS // len(train) - 1))
             if copies:
                 pictures = np.stack([s.picture for s in train])
-                rows += [picture_descriptors(distorted_copies(pictures, rng)) for _ in range(copies)]
+                rows += [
+                    picture_descriptors(distorted_copies(pictures, rng)) for _ in range(copies)
+                ]
             y = np.tile([labels.index(s.letter) for s in train], copies + 1)
             kwargs = {"epochs": classifier_epochs} if classifier_epochs else {}
             folds.append(
