@@ -33,19 +33,22 @@ __all__ = [
     "score_drawing",
 ]
 
-TAGGED_FEATURES = ("ink", "width", "height", "aspect", "cover", "parts")
+TAGGED_FEATURES = ("ink", "width", "height", "aspect", "cover", "parts", "holes")
 
 # Absolute limits, valid whatever the model: a letter drawn with the collector's 15 px strokes
 # spans more than 15 % of the canvas, inks less than 30 % of it and less than 60 % of its own
-# box (the 4,470 real 2017 drawings span at least 29 %, ink at most 22 % and cover at most 51 %).
-# Dots and tiny marks fall below the first; filled scribbles exceed the others.
+# box, and encloses at most a few regions (the 4,470 real 2017 drawings span at least 29 %, ink
+# at most 22 %, cover at most 51 % and enclose at most 4 regions: 2 by design in В or Ф, more
+# where sloppy strokes cross). Dots and tiny marks fall below the first; filled scribbles exceed
+# the next two; doodles of wheels, windows and faces the last.
 MIN_SPAN = 0.15
 MAX_INK = 0.30
 MAX_COVER = 0.60
+MAX_HOLES = 4
 
 
 def mark_reasons(features: dict[str, float]) -> list[str]:
-    """Reasons (``tiny``, ``ink-high``, ``filled``) a drawing is a mark rather than a letter."""
+    """Reasons (``tiny``, ``ink-high``, ``filled``, ``many-holes``) a drawing is not a letter."""
     reasons = []
     if np.exp(max(features["width"], features["height"])) < MIN_SPAN:
         reasons.append("tiny")
@@ -53,6 +56,8 @@ def mark_reasons(features: dict[str, float]) -> list[str]:
         reasons.append("ink-high")
     if np.exp(features["cover"]) > MAX_COVER:
         reasons.append("filled")
+    if round(np.expm1(features["holes"])) > MAX_HOLES:
+        reasons.append("many-holes")
     return reasons
 
 

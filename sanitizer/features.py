@@ -33,6 +33,7 @@ FEATURES: dict[str, str] = {
     "syy": "sqrt vertical spread in the box",
     "sxy": "correlation of x and y: diagonal strokes of Л, Д, N",
     "parts": "log(1 + connected components): text, dots and multi-part doodles",
+    "holes": "log(1 + enclosed regions): wheels, windows and eyes of doodles; a capital has 0-2",
     **{
         f"z{i}{j}": f"sqrt ink density of zone ({i},{j}) of the box: the letter's layout"
         for i in range(ZONES)
@@ -102,7 +103,10 @@ def image_features(ink: np.ndarray) -> dict[str, float] | None:
                 j * width // ZONES : (j + 1) * width // ZONES,
             ]
             zones[f"z{i}{j}"] = float(np.sqrt(part.mean())) if part.size else 0.0
-    parts = count_components(_downsample(ink, 35) > 0.25)
+    coarse = _downsample(ink, 35) > 0.25
+    parts = count_components(coarse)
+    # Background components that do not touch the border are regions the ink encloses.
+    holes = count_components(np.pad(~coarse, 1, constant_values=True)) - 1
     features = {
         "ink": float(np.log(mass / ink.size + 1e-4)),
         "width": float(np.log(width / size)),
@@ -115,6 +119,7 @@ def image_features(ink: np.ndarray) -> dict[str, float] | None:
         "syy": float(np.sqrt(syy)),
         "sxy": float(sxy / (np.sqrt(sxx * syy) + 1e-6)),
         "parts": float(np.log1p(parts)),
+        "holes": float(np.log1p(holes)),
         **zones,
     }
     return features

@@ -115,6 +115,22 @@ def test_a_clean_drawing_of_the_wrong_letter_is_caught(models):
     assert len(flagged) >= 8
 
 
+def window_png() -> bytes:
+    """A doodle of a window with nine panes: a grid of four lines each way."""
+    lines = [[[40 + 70 * i, 40 + 70 * i], [40, 250], [0, 1]] for i in range(4)]
+    lines += [[[40, 250], [40 + 70 * i, 40 + 70 * i], [0, 1]] for i in range(4)]
+    return render_png(lines, 300, 300)
+
+
+def test_a_doodle_enclosing_many_regions_is_flagged_with_or_without_a_model(models):
+    for model in (None, models):
+        verdict = score(window_png(), model, "O")
+        assert verdict.status == "suspicious" and "many-holes" in verdict.reasons
+    rng = random.Random(6)
+    for letter in ("O", "T"):
+        assert "many-holes" not in score(letter_png(letter, rng), models, letter).reasons
+
+
 def test_distorted_copies_stay_whole_and_the_identity_changes_nothing():
     rng = random.Random(4)
     picture = letter_picture(decode_ink(letter_png("L", rng)))
