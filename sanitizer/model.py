@@ -311,9 +311,8 @@ def fit_models(
                 ]
             y = np.tile([labels.index(s.letter) for s in train], copies + 1)
             kwargs = {"epochs": classifier_epochs} if classifier_epochs else {}
-            folds.append(
-                LetterClassifier.train(np.concatenate(rows), y, labels, seed=fold, **kwargs)
-            )
+            x = np.concatenate(rows) if copies else rows[0]
+            folds.append(LetterClassifier.train(x, y, labels, seed=fold, **kwargs))
         models.classifiers[alphabet] = folds
         trained += group
         models.letter_thresholds[alphabet] = _letter_threshold(folds, judged, descriptors)
