@@ -20,7 +20,7 @@ from chalicelib.storage import LocalStorage, S3Storage
 from comnist.sanitizing_cli import review_page
 from sanitizer import ModelSet, extract, fit_models, score_drawing
 from sanitizer.augment import affine_matrix, distort
-from sanitizer.features import letter_picture, picture_descriptors
+from sanitizer.features import count_components, letter_picture, picture_descriptors
 from sanitizer.image import decode_ink
 from sanitizer.model import LETTER_SURPRISE, fold_of
 
@@ -113,6 +113,39 @@ def test_a_clean_drawing_of_the_wrong_letter_is_caught(models):
     verdicts = [score(letter_png("O", rng), models, "T", drawing_id(rng)) for _ in range(10)]
     flagged = [v for v in verdicts if any(r.startswith("wrong-letter:U+004F") for r in v.reasons)]
     assert len(flagged) >= 8
+
+
+def flood_count(mask: np.ndarray) -> int:
+    """8-connected components by flood fill: the slow, obvious reference."""
+    seen = np.zeros_like(mask)
+    count = 0
+    for y, x in zip(*np.nonzero(mask), strict=True):
+        if seen[y, x]:
+            continue
+        count += 1
+        stack = [(y, x)]
+        seen[y, x] = True
+        while stack:
+            a, b = stack.pop()
+            for c in range(max(a - 1, 0), min(a + 2, mask.shape[0])):
+                for d in range(max(b - 1, 0), min(b + 2, mask.shape[1])):
+                    if mask[c, d] and not seen[c, d]:
+                        seen[c, d] = True
+                        stack.append((c, d))
+    return count
+
+
+def test_component_count_matches_a_flood_fill():
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        shape = tuple(rng.integers(1, 16, size=2))
+        mask = rng.random(shape) < rng.uniform(0.1, 0.7)
+        assert count_components(mask) == flood_count(mask), mask.astype(int)
+    spiral = np.zeros((35, 35), dtype=bool)
+    for ring in range(0, 17, 2):
+        spiral[ring, ring : 35 - ring] = spiral[34 - ring, ring : 35 - ring] = True
+        spiral[ring : 35 - ring, ring] = spiral[ring : 35 - ring, 34 - ring] = True
+    assert count_components(spiral) == flood_count(spiral) == 9
 
 
 def window_png() -> bytes:
