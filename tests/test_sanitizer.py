@@ -325,3 +325,33 @@ def test_mark_csv_records_verdicts(tmp_path, collection):
     )
     assert sanitizing.mark_csv(store, csv_path) == {"marked": 2, "unknown": 1, "invalid": 1}
     assert store.get_tags(keys[0])["verdict"] == "rejected"
+
+
+def test_evaluate_scores_every_drawing_once_by_writer_folds(tmp_path, capsys):
+    from comnist.evaluation import evaluate
+
+    rng = random.Random(31)
+    root = tmp_path / "samples"
+    start = 0x5A000000
+    for writer in range(30):
+        for n, letter in enumerate(SHAPES):
+            folder = root / "comnist-sample" / "cyrillic" / letter
+            folder.mkdir(parents=True, exist_ok=True)
+            name = f"{start + writer * 600 + n * 5:08x}{rng.getrandbits(20):05x}"
+            (folder / f"{name}.png").write_bytes(letter_png(letter, rng))
+    doodles = root / "quickdraw-sample" / "doodles.ndjson"
+    doodles.parent.mkdir(parents=True)
+    window = [[[0, 0], [0, 99], [0, 1]], [[0, 99], [99, 99], [0, 1]], [[99, 99], [99, 0], [0, 1]]]
+    doodles.write_text(json.dumps({"strokes": window}) + "\n")
+
+    results = evaluate(root, out_dir=tmp_path / "out", seed=1)
+    assert results["folds"] == 5
+    assert results["test"] == 120 + results["junk_in_test"] and results["junk_in_test"] >= 4
+    rows = (tmp_path / "out" / "verdicts.csv").read_text(encoding="utf-8").splitlines()
+    ids = [row.split(",")[0] for row in rows[1:]]
+    assert len(ids) == len(set(ids)) == results["test"], "every drawing scored exactly once"
+    assert results["final"]["mark"]["recall"] == 1.0
+    for name in ("ng_baseline", "final"):
+        assert set(results[name]) >= {"overall", "doodle", "mark", "wrong-letter"}
+    table = capsys.readouterr().out
+    assert "Ng baseline" in table and "final detector" in table
