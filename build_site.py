@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import mimetypes
 import shutil
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from PIL import Image, ImageDraw, ImageFont
 
 from chalicelib.alphabets import alphabets
+from chalicelib.mediatypes import content_type
 from chalicelib.storage import LocalStorage, NotFound, S3Storage, Storage
 
 SITE_DIR = Path(__file__).resolve().parent / "site"
@@ -280,14 +280,6 @@ def cache_control(relative: str) -> str:
     return IMMUTABLE if relative.startswith("assets/") else SHORT
 
 
-def content_type(path: Path) -> str:
-    """S3 serves whatever type it is told; text needs its charset for Cyrillic to display."""
-    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
-        kind += "; charset=utf-8"
-    return kind
-
-
 def deploy(out_dir: Path, bucket: str, client: Any = None) -> int:
     """Upload a built site to its S3 website bucket; return the number of files uploaded."""
     if client is None:
@@ -304,7 +296,7 @@ def deploy(out_dir: Path, bucket: str, client: Any = None) -> int:
             Bucket=bucket,
             Key=relative,
             Body=path.read_bytes(),
-            ContentType=content_type(path),
+            ContentType=content_type(path.name),
             CacheControl=cache_control(relative),
         )
     client.put_bucket_website(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import base64
 import logging
-import mimetypes
 import queue
 import socket
 import sys
@@ -23,6 +22,7 @@ from urllib.parse import urlsplit
 from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException
 
+from chalicelib.mediatypes import content_type
 from chalicelib.validation import MAX_BODY_BYTES
 
 from .local import load_app, local_system
@@ -122,16 +122,9 @@ def make_handler(site_dir: Path, pool: GatewayPool) -> type[BaseHTTPRequestHandl
                 body = fallback.read_bytes() if fallback.is_file() else b"not found"
                 self._send(404, {"Content-Type": "text/html; charset=utf-8"}, body)
                 return
-            content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-            if content_type.startswith("text/") or content_type in (
-                "application/javascript",
-                "application/json",
-                "image/svg+xml",
-            ):
-                content_type += "; charset=utf-8"
             self._send(
                 200,
-                {"Content-Type": content_type, "Cache-Control": "no-cache"},
+                {"Content-Type": content_type(target.name), "Cache-Control": "no-cache"},
                 target.read_bytes(),
             )
 

@@ -275,3 +275,12 @@ def test_contributors_page_from_the_s3_bucket_skips_broken_records(tmp_path, mon
     html = (out / "ru" / "contributors.html").read_text()
     assert "<li>Marie &lt;Curie&gt;</li>" in html
     assert "marie@example.org" not in html
+
+
+def test_textual_files_are_served_with_their_charset_and_images_without():
+    from chalicelib.mediatypes import content_type
+
+    for name in ("index.html", "style.css", "app.js", "messages.json", "logo.svg"):
+        assert content_type(name).endswith("; charset=utf-8"), name
+    assert content_type("og-ru.png") == "image/png"
+    assert content_type("unknown.bin-ish") == "application/octet-stream"

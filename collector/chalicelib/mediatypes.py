@@ -1,0 +1,18 @@
+"""Content types for files served as they are: the site on S3 and ``comnist serve``."""
+
+from __future__ import annotations
+
+import mimetypes
+
+TEXTUAL = ("application/javascript", "application/json", "image/svg+xml")
+
+
+def content_type(name: str) -> str:
+    """The type of a file by its name; textual types carry ``charset=utf-8``.
+
+    Browsers guess a charset for text served without one, and guess wrong for Cyrillic.
+    """
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if kind.startswith("text/") or kind in TEXTUAL:
+        kind += "; charset=utf-8"
+    return kind
