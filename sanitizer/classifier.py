@@ -22,10 +22,9 @@ LEARNING_RATE = 2e-3
 L2 = 1e-4
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
+def _log_softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
 @dataclass
@@ -45,9 +44,7 @@ class LetterClassifier:
     def log_probabilities(self, x: np.ndarray) -> np.ndarray:
         """Rows of natural-log class probabilities for rows of descriptors."""
         hidden = np.maximum(x @ self.w1 + self.b1, 0)
-        logits = hidden @ self.w2 + self.b2
-        logits = logits - logits.max(axis=1, keepdims=True)
-        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        return _log_softmax(hidden @ self.w2 + self.b2)
 
     @classmethod
     def train(
@@ -81,7 +78,7 @@ class LetterClassifier:
                 w1, b1, w2, b2 = params
                 pre = xb @ w1 + b1
                 hidden = np.maximum(pre, 0)
-                probs = _softmax(hidden @ w2 + b2)
+                probs = np.exp(_log_softmax(hidden @ w2 + b2))
                 delta = (probs - onehot[batch]) / len(batch)
                 grad_w2 = hidden.T @ delta + L2 * w2
                 grad_b2 = delta.sum(axis=0)

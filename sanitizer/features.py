@@ -240,7 +240,7 @@ def letter_picture(ink: np.ndarray, side: int = PICTURE_SIDE) -> np.ndarray | No
 def picture_descriptors(pictures: np.ndarray, chunk: int = 1024) -> np.ndarray:
     """Direction histograms of pictures, each re-boxed into the descriptor's square first.
 
-    ``pictures`` is ``(n, side, side)`` or one ``(side, side)`` array of uint8 or [0, 1] floats;
+    ``pictures`` is ``(n, side, side)`` or one ``(side, side)`` uint8 array (255 = ink);
     re-boxing makes a distorted picture (rotated, sheared) fill the square as a drawing would.
     Pictures are taken ``chunk`` at a time: the gradients of a whole collection at once would
     need about 30 KB per drawing (3 GB at 100,000).
@@ -248,14 +248,13 @@ def picture_descriptors(pictures: np.ndarray, chunk: int = 1024) -> np.ndarray:
     grid = np.asarray(pictures)
     if grid.ndim == 2:
         grid = grid[None]
-    scale = 255.0 if grid.dtype == np.uint8 else 1.0
     rows = DESCRIPTOR_CELLS * DESCRIPTOR_CELLS * DESCRIPTOR_BINS
     out = np.zeros((len(grid), rows), dtype=np.float32)
     for start in range(0, len(grid), chunk):
         part = grid[start : start + chunk]
         squares = np.zeros((len(part), DESCRIPTOR_SIDE, DESCRIPTOR_SIDE), dtype=np.float32)
         for i, picture in enumerate(part):
-            square = normalised_image(picture.astype(np.float32) / scale, DESCRIPTOR_SIDE)
+            square = normalised_image(picture.astype(np.float32) / 255.0, DESCRIPTOR_SIDE)
             if square is not None:
                 squares[i] = square
         out[start : start + len(part)] = orientation_histograms(squares)

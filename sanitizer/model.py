@@ -94,8 +94,9 @@ class ModelSet:
 
     def was_trained_on(self, drawing_id: str) -> bool:
         """Whether the drawing was in the training set (by 32-bit hash: a rare false yes is harmless)."""
-        position = np.searchsorted(self.members, id_hash(drawing_id))
-        return bool(position < len(self.members) and self.members[position] == id_hash(drawing_id))
+        key = id_hash(drawing_id)
+        position = np.searchsorted(self.members, key)
+        return bool(position < len(self.members) and self.members[position] == key)
 
     def letter_probabilities(
         self, alphabet: str, drawing_id: str, descriptors: np.ndarray
@@ -290,26 +291,30 @@ def fit_models(
     trained: list[Sample] = []
     for alphabet in sorted({a for a, _ in models.letters}):
         judged = [s for (a, _), g in by_letter.items() if a == alphabet for s in g]
-        group = [
-            s for s in judged if (alphabet, s.letter) in models.letters and s.verdict != "rejected"
-        ]
+        trainable = np.array(
+            [(alphabet, s.letter) in models.letters and s.verdict != "rejected" for s in judged]
+        )
+        group = [s for s, keep in zip(judged, trainable, strict=True) if keep]
         labels = sorted({s.letter for s in group})
         if len(labels) < 2:
             continue
         descriptors = picture_descriptors(np.stack([s.picture for s in judged]))
-        position = {id(s): i for i, s in enumerate(judged)}
+        fold_of_judged = np.array([fold_of(s.id) for s in judged])
+        label_of_judged = np.array(
+            [labels.index(s.letter) if s.letter in labels else -1 for s in judged]
+        )
         folds = []
         for fold in range(FOLDS):
-            train = [s for s in group if fold_of(s.id) != fold]
-            rows = [descriptors[[position[id(s)] for s in train]]]
+            train = np.flatnonzero(trainable & (fold_of_judged != fold))
+            rows = [descriptors[train]]
             rng = np.random.default_rng(fold)
             copies = min(MAX_COPIES, max(0, TARGET_ROWS // len(train) - 1))
             if copies:
-                pictures = np.stack([s.picture for s in train])
+                pictures = np.stack([judged[i].picture for i in train])
                 rows += [
                     picture_descriptors(distorted_copies(pictures, rng)) for _ in range(copies)
                 ]
-            y = np.tile([labels.index(s.letter) for s in train], copies + 1)
+            y = np.tile(label_of_judged[train], copies + 1)
             kwargs = {"epochs": classifier_epochs} if classifier_epochs else {}
             x = np.concatenate(rows) if copies else rows[0]
             folds.append(LetterClassifier.train(x, y, labels, seed=fold, **kwargs))
