@@ -9,7 +9,7 @@ DATA ?= data
 SITE_URL ?= http://127.0.0.1:$(PORT)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup site run browser test lint bench clean
+.PHONY: setup site run browser test lint bench nonletters clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ bench: setup
 	$(BIN)/python benchmarks/collector_bench.py --samples ../shared/data
 	$(BIN)/python benchmarks/sanitizer_bench.py --samples ../shared/data
 	$(BIN)/python benchmarks/export_bench.py
+
+# The letter classifier's not-a-letter pictures, committed as sanitizer/nonletters.npz.
+NONLETTER_FONTS ?= $(filter-out %Bold.ttf %BoldOblique.ttf %BoldItalic.ttf %MathTeXGyre.ttf,\
+	$(wildcard /usr/share/fonts/truetype/dejavu/*.ttf))
+nonletters: setup
+	$(BIN)/comnist nonletters $(NONLETTER_FONTS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

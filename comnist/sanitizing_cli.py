@@ -112,6 +112,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_nonletters(args: argparse.Namespace) -> int:
+    from sanitizer.nonletters import build
+
+    count = build(args.fonts, args.out)
+    print(f"{args.out}: {count} pictures from {len(args.fonts)} fonts")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "refit", help="fit new sanitizer models from all stored drawings"
@@ -156,3 +164,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--contamination", type=float, default=None, help="junk share the detectors assume"
     )
     parser.set_defaults(run=run_evaluate)
+
+    parser = subparsers.add_parser(
+        "nonletters", help="render the letter classifier's not-a-letter pictures from fonts"
+    )
+    parser.add_argument("fonts", nargs="+", type=Path, help="TrueType fonts to render")
+    parser.add_argument("--out", type=Path, default=Path("sanitizer/nonletters.npz"))
+    parser.set_defaults(run=run_nonletters)

@@ -21,6 +21,7 @@ from .features import (
 )
 from .image import InvalidDrawing, decode_ink
 from .model import ModelSet, Sample, fit_models
+from .nonletters import NOT_A_LETTER
 
 __all__ = [
     "FEATURE_NAMES",
@@ -116,7 +117,8 @@ def score_drawing(
 
     ``invalid``: the PNG cannot be decoded (corrupt, not a PNG, a decompression bomb).
     ``suspicious``: blank, a mark (``tiny``, ``ink-high``, ``filled``; with or without a model),
-    not the claimed letter by the letter check (``wrong-letter:U+XXXX``, the likeliest letter), or
+    not the claimed letter by the letter check (``wrong-letter:U+XXXX`` naming the likeliest
+    letter, or ``not-a-letter`` when the likeliest class is the not-a-letter pictures'), or
     improbable for its letter by the shape model (``improbable-shape``). ``unscored``: no model
     for the letter yet and no mark. ``ok`` otherwise. The score is the larger of the deciding
     margins (> 0: flagged).
@@ -149,7 +151,9 @@ def score_drawing(
     if consistency is not None:
         margin, likeliest, probability = consistency
         margins.append(margin)
-        if margin > 0:
+        if margin > 0 and likeliest == NOT_A_LETTER:
+            reasons.append("not-a-letter")
+        elif margin > 0:
             reasons.append(f"wrong-letter:U+{ord(likeliest):04X}")
     if consistency is None or letter_model.epsilon_rule == "f1":
         shape = float(letter_model.shape_margin(feature_vector(features)))

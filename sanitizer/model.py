@@ -21,10 +21,10 @@ from .gaussian import (
     threshold_by_f1,
     threshold_by_quantile,
 )
+from .nonletters import NOT_A_LETTER, nonletter_pictures
 
-# Version 3: classifiers trained on distorted copies, the letter check scores -log P(claimed),
-# and the model lists (as hashes) the drawings it was trained on.
-FORMAT = "comnist-sanitizer/3"
+# Version 4: the letter classifiers have a not-a-letter class (the last label, NOT_A_LETTER).
+FORMAT = "comnist-sanitizer/4"
 MIN_DRAWINGS = 20
 CONTAMINATION = 0.02
 FOLDS = 3
@@ -289,6 +289,8 @@ def fit_models(
         if len([s for s in group if s.verdict != "rejected"]) >= min_drawings:
             models.letters[key] = _fit_letter(group, contamination)
     trained: list[Sample] = []
+    nonletters = nonletter_pictures()
+    nonletter_descriptors = picture_descriptors(nonletters)
     for alphabet in sorted({a for a, _ in models.letters}):
         judged = [s for (a, _), g in by_letter.items() if a == alphabet for s in g]
         trainable = np.array(
@@ -298,6 +300,8 @@ def fit_models(
         labels = sorted({s.letter for s in group})
         if len(labels) < 2:
             continue
+        if len(nonletters):
+            labels.append(NOT_A_LETTER)
         descriptors = picture_descriptors(np.stack([s.picture for s in judged]))
         fold_of_judged = np.array([fold_of(s.id) for s in judged])
         label_of_judged = np.array(
@@ -306,18 +310,23 @@ def fit_models(
         folds = []
         for fold in range(FOLDS):
             train = np.flatnonzero(trainable & (fold_of_judged != fold))
-            rows = [descriptors[train]]
             rng = np.random.default_rng(fold)
-            copies = min(MAX_COPIES, max(0, TARGET_ROWS // len(train) - 1))
-            if copies:
-                pictures = np.stack([judged[i].picture for i in train])
-                rows += [
-                    picture_descriptors(distorted_copies(pictures, rng)) for _ in range(copies)
-                ]
-            y = np.tile(label_of_judged[train], copies + 1)
+            # No more pictures than drawings, so that a young collection is still mostly letters.
+            shown = np.sort(
+                rng.choice(len(nonletters), min(len(nonletters), len(train)), replace=False)
+            )
+            pictures = np.concatenate(
+                [np.stack([judged[i].picture for i in train]), nonletters[shown]]
+            )
+            y = np.concatenate([label_of_judged[train], np.full(len(shown), len(labels) - 1)])
+            rows = [descriptors[train], nonletter_descriptors[shown]]
+            copies = min(MAX_COPIES, max(0, TARGET_ROWS // len(pictures) - 1))
+            rows += [picture_descriptors(distorted_copies(pictures, rng)) for _ in range(copies)]
             kwargs = {"epochs": classifier_epochs} if classifier_epochs else {}
-            x = np.concatenate(rows) if copies else rows[0]
-            folds.append(LetterClassifier.train(x, y, labels, seed=fold, **kwargs))
+            x = np.concatenate(rows)
+            folds.append(
+                LetterClassifier.train(x, np.tile(y, copies + 1), labels, seed=fold, **kwargs)
+            )
         models.classifiers[alphabet] = folds
         trained += group
         models.letter_thresholds[alphabet] = _letter_threshold(folds, judged, descriptors)

@@ -64,6 +64,7 @@ def test_zip_holds_app_chalicelib_sanitizer_and_lambda_wheels(package):
         "chalicelib/alphabets.json",
         "sanitizer/__init__.py",
         "sanitizer/model.py",
+        "sanitizer/nonletters.npz",
         "numpy/__init__.py",
         "PIL/__init__.py",
     ):

@@ -11,7 +11,7 @@ import uuid
 import moto  # noqa: F401  (moto before boto3)
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFont
 
 from chalicelib import sanitizing
 from chalicelib.keys import MODELS_CURRENT_KEY, DrawingRef
@@ -20,9 +20,15 @@ from chalicelib.storage import LocalStorage, S3Storage
 from comnist.sanitizing_cli import review_page
 from sanitizer import ModelSet, extract, fit_models, score_drawing
 from sanitizer.augment import affine_matrix, distort
-from sanitizer.features import count_components, letter_picture, picture_descriptors
+from sanitizer.features import (
+    PICTURE_SIDE,
+    count_components,
+    letter_picture,
+    picture_descriptors,
+)
 from sanitizer.image import decode_ink
 from sanitizer.model import LETTER_SURPRISE, fold_of
+from sanitizer.nonletters import NOT_A_LETTER, RENDER_SIZE, nonletter_pictures, render_symbols
 
 SHAPES = {
     "T": [[(20, 15), (80, 15)], [(50, 15), (50, 90)]],
@@ -39,10 +45,15 @@ SHAPES = {
 
 def letter_png(letter: str, rng: random.Random) -> bytes:
     """A hand-drawn-looking capital: the template with jitter, scale and shift."""
+    return hand_drawn_png(SHAPES[letter], rng)
+
+
+def hand_drawn_png(template: list[list[tuple[float, float]]], rng: random.Random) -> bytes:
+    """Strokes in a 100-unit frame drawn on a 300-pixel canvas with jitter, scale and shift."""
     scale = rng.uniform(2.2, 2.9)
     dx, dy = rng.uniform(0, 40), rng.uniform(0, 40)
     strokes = []
-    for stroke in SHAPES[letter]:
+    for stroke in template:
         xs = [x * scale + dx + rng.gauss(0, 2) for x, _ in stroke]
         ys = [y * scale + dy + rng.gauss(0, 2) for _, y in stroke]
         strokes.append([xs, ys, list(range(len(xs)))])
@@ -113,6 +124,66 @@ def test_a_clean_drawing_of_the_wrong_letter_is_caught(models):
     verdicts = [score(letter_png("O", rng), models, "T", drawing_id(rng)) for _ in range(10)]
     flagged = [v for v in verdicts if any(r.startswith("wrong-letter:U+004F") for r in v.reasons)]
     assert len(flagged) >= 8
+
+
+# Line drawings of things, in the 100-unit frame of SHAPES: none of them is a letter, and none
+# encloses enough regions to be caught as a mark.
+DOODLES = {
+    "arrow": [[(10, 50), (90, 50)], [(65, 25), (90, 50), (65, 75)]],
+    "house": [
+        [(20, 90), (20, 45), (50, 12), (80, 45), (80, 90), (20, 90)],
+        [(42, 90), (42, 65), (58, 65), (58, 90)],
+    ],
+    "umbrella": [
+        [
+            (50 + 42 * math.cos(a / 10 * math.pi), 45 - 35 * math.sin(a / 10 * math.pi))
+            for a in range(11)
+        ]
+        + [(8, 45), (92, 45)],
+        [(50, 45), (50, 85), (40, 90), (33, 82)],
+    ],
+    "heart": [
+        [(50, 90), (15, 50), (15, 28), (30, 15), (50, 28), (70, 15), (85, 28), (85, 50), (50, 90)]
+    ],
+}
+
+
+def test_doodles_are_caught_by_the_not_a_letter_class_they_would_pass_without(
+    collection, models, monkeypatch
+):
+    def doodle_verdicts(model):
+        rng = random.Random(8)
+        return [
+            score(hand_drawn_png(template, rng), model, letter, drawing_id(rng))
+            for template in DOODLES.values()
+            for letter in SHAPES
+            for _ in range(3)
+        ]
+
+    assert models.classifiers["latin"][0].labels[-1] == NOT_A_LETTER
+    caught = doodle_verdicts(models)
+    assert sum(v.reasons == ["not-a-letter"] for v in caught) >= 0.8 * len(caught)
+
+    monkeypatch.setattr("sanitizer.model.nonletter_pictures", lambda: nonletter_pictures()[:0])
+    samples = [extract(png, i, "latin", letter) for i, letter, png in collection]
+    letters_only = fit_models(samples, min_drawings=20, classifier_epochs=25)
+    assert NOT_A_LETTER not in letters_only.classifiers["latin"][0].labels
+    missed = doodle_verdicts(letters_only)
+    assert sum(v.status == "suspicious" for v in missed) <= 0.3 * len(missed)
+
+
+def test_nonletter_pictures_ship_as_letter_pictures_and_fonts_give_only_glyphs_they_have(tmp_path):
+    shipped = nonletter_pictures()
+    assert shipped.dtype == np.uint8 and shipped.shape[1:] == (PICTURE_SIDE, PICTURE_SIDE)
+    assert len(shipped) > 1000 and not shipped.flags.writeable
+    font = ImageFont.load_default(size=RENDER_SIZE)
+    rendered = render_symbols(font, ["#", "\ue000", "?"])  # a private-use character: no glyph
+    assert rendered.shape == (2, PICTURE_SIDE, PICTURE_SIDE) and rendered.dtype == np.uint8
+    assert not np.array_equal(rendered[0], rendered[1])
+    assert len(nonletter_pictures(tmp_path / "absent.npz")) == 0
+    np.savez(tmp_path / "floats.npz", pictures=np.zeros((3, PICTURE_SIDE, PICTURE_SIDE)))
+    with pytest.raises(ValueError, match="uint8"):
+        nonletter_pictures(tmp_path / "floats.npz")
 
 
 def flood_count(mask: np.ndarray) -> int:
