@@ -199,9 +199,7 @@ def evaluate(
                 np.nan if verdict.letter_probability is None else verdict.letter_probability
             )
             final_flag.append(verdict.status in ("suspicious", "invalid"))
-            letter_flag.append(
-                any(r.startswith(("wrong-letter", "not-a-letter")) for r in verdict.reasons)
-            )
+            letter_flag.append(any(r.startswith("wrong-letter") for r in verdict.reasons))
             final_score.append(np.inf if verdict.score is None else verdict.score)
             letter_model = model.letters.get(("cyrillic", item.letter))
             sample = extracted[item.id]
@@ -238,7 +236,8 @@ def evaluate(
         }
         results[name] = table
         if name == "final":
-            # The letter check alone: its flags (wrong-letter or not-a-letter) against wrong letters.
+            # The wrong-letter reason alone, as a maintainer reads it: how many drawings it names
+            # are of another letter, and how many of those it names.
             keep = (kinds == "wrong-letter") | ~positive
             check = np.array(letter_flag)
             table["letter_check"] = metrics(check[keep], scores_a[keep], positive[keep])
@@ -299,7 +298,7 @@ def print_table(results: dict) -> None:
     check = results["final"]["letter_check"]
     print(
         f"{'letter check':16}{'':36}   {check['precision']:6.3f} {check['recall']:6.3f} "
-        f"{check['f1']:6.3f}   (drawings the letter check flags, against wrong-letter junk)"
+        f"{check['f1']:6.3f}   (drawings tagged wrong-letter, against wrong-letter junk)"
     )
     print(
         "false positives by reason (final):",

@@ -15,7 +15,7 @@ from .features import (
     FEATURE_NAMES,
     feature_vector,
     image_features,
-    letter_descriptor,
+    letter_descriptors,
     letter_picture,
     stroke_features,
 )
@@ -147,7 +147,7 @@ def score_drawing(
     reasons = list(marks)
     margins = []
     probability = None
-    consistency = model.letter_margin(alphabet, letter, drawing_id, letter_descriptor(ink))
+    consistency = model.letter_margin(alphabet, letter, drawing_id, letter_descriptors(ink))
     if consistency is not None:
         margin, likeliest, probability = consistency
         margins.append(margin)

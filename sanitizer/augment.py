@@ -18,6 +18,10 @@ from PIL import Image
 MAX_ROTATION_DEGREES = 12.0
 MAX_SHEAR = 0.25
 MAX_LOG_SCALE = 0.15
+# The letter check also judges a drawing through a few distorted views of it; they are drawn
+# once from a fixed seed, so that scoring the same drawing again gives the same verdict.
+VIEWS = 4
+VIEW_SEED = 20170
 
 
 def affine_matrix(rng: np.random.Generator) -> np.ndarray:
@@ -52,3 +56,14 @@ def distort(picture: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 def distorted_copies(pictures: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One randomly distorted copy of each picture in ``(n, side, side)`` uint8 ``pictures``."""
     return np.stack([distort(picture, affine_matrix(rng)) for picture in pictures])
+
+
+def views(picture: np.ndarray, count: int = VIEWS) -> np.ndarray:
+    """The picture and ``count`` fixed distortions of it, ``(count + 1, 2 side, 2 side)`` uint8.
+
+    The distortions are the same for every picture (:data:`VIEW_SEED`); the first view is the
+    picture itself, only placed on the doubled canvas like the others.
+    """
+    rng = np.random.default_rng(VIEW_SEED)
+    matrices = [np.eye(2)] + [affine_matrix(rng) for _ in range(count)]
+    return np.stack([distort(picture, matrix) for matrix in matrices])

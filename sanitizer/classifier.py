@@ -4,7 +4,7 @@ A well-drawn wrong letter (an Ш sent as Ж) has normal ink, size and layout sta
 letter, so a per-letter Gaussian can miss it; a classifier trained on the collection itself
 (Quick, Draw!'s "recognized" flag is the same idea) sees that it looks like another letter.
 It is a one-hidden-layer perceptron, trained with Adam, on direction histograms of the MNIST-like
-normalised image (:func:`sanitizer.features.letter_descriptor`) and of distorted copies of it
+normalised image (:func:`sanitizer.features.letter_descriptors`) and of distorted copies of it
 (:mod:`sanitizer.augment`). On the 2017 drawings, judged by writer, three of them together are as
 accurate as a small numpy convolutional network (88 %), in half its training time.
 """

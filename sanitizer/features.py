@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .augment import views
+
 INK_THRESHOLD = 0.2
 ZONES = 3
 NORMALISED = 20
@@ -261,7 +263,8 @@ def picture_descriptors(pictures: np.ndarray, chunk: int = 1024) -> np.ndarray:
     return out
 
 
-def letter_descriptor(ink: np.ndarray) -> np.ndarray | None:
-    """The letter classifier's input for an ink map: direction histograms of its picture."""
+def letter_descriptors(ink: np.ndarray) -> np.ndarray | None:
+    """The letter classifier's input for an ink map: direction histograms of the views of its
+    picture (:func:`sanitizer.augment.views`), one row each; ``None`` for a blank map."""
     picture = letter_picture(ink)
-    return None if picture is None else picture_descriptors(picture)[0]
+    return None if picture is None else picture_descriptors(views(picture))

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .augment import distorted_copies
+from .augment import distorted_copies, views
 from .classifier import LetterClassifier
 from .features import FEATURE_NAMES, picture_descriptors
 from .gaussian import (
@@ -29,12 +29,15 @@ MIN_DRAWINGS = 20
 CONTAMINATION = 0.02
 FOLDS = 3
 # Without the maintainer's verdicts, the letter check flags a drawing when the classifiers give
-# its claimed letter less than one chance in a thousand (a surprise above log 1000).
-LETTER_SURPRISE = math.log(1000.0)
+# its claimed letter less than one chance in 5,000 (a surprise above log 5000).
+LETTER_SURPRISE = math.log(5000.0)
 # Distorted copies are added until a fold's training set has about this many rows (at most
 # MAX_COPIES per drawing): small collections need them, large ones already hold many writers.
 TARGET_ROWS = 25_000
 MAX_COPIES = 10
+# At most this many not-a-letter pictures per training drawing, so that a young collection's
+# classifier still learns mostly letters.
+NONLETTERS_PER_DRAWING = 1.0
 
 
 def id_hash(drawing_id: str) -> int:
@@ -101,11 +104,10 @@ class ModelSet:
     def letter_probabilities(
         self, alphabet: str, drawing_id: str, descriptors: np.ndarray
     ) -> tuple[list[str], np.ndarray] | None:
-        """``(labels, P(letter | drawing))`` for rows of descriptors of one drawing each.
+        """``(labels, P(label | drawing))`` from the descriptor rows of one drawing's views.
 
         A drawing the models were trained on is judged by the one classifier whose training
-        left out its fold; any other drawing by the normalised geometric mean of all of them,
-        an ensemble that is both more accurate and more cautious.
+        left out its fold; any other drawing by all of them. See :func:`judged_probabilities`.
         """
         folds = self.classifiers.get(alphabet)
         if not folds:
@@ -114,21 +116,20 @@ class ModelSet:
             judges = [folds[fold_of(drawing_id) % len(folds)]]
         else:
             judges = folds
-        log_p = np.mean([judge.log_probabilities(descriptors) for judge in judges], axis=0)
-        probs = np.exp(log_p - log_p.max(axis=-1, keepdims=True))
-        return folds[0].labels, probs / probs.sum(axis=-1, keepdims=True)
+        return folds[0].labels, judged_probabilities(judges, descriptors)
 
     def letter_margin(
-        self, alphabet: str, letter: str, drawing_id: str, descriptor: np.ndarray
+        self, alphabet: str, letter: str, drawing_id: str, descriptors: np.ndarray
     ) -> tuple[float, str, float] | None:
-        """``(margin, likeliest letter, P(claimed letter))``; margin > 0: it is not the claimed letter.
+        """``(margin, likeliest label, P(claimed letter))``; margin > 0: not the claimed letter.
 
-        The margin is the surprise ``-log P(claimed)`` less the alphabet's threshold.
+        ``descriptors`` are the rows of :func:`sanitizer.features.letter_descriptors`. The
+        margin is the surprise ``-log P(claimed)`` less the alphabet's threshold.
         """
-        judged = self.letter_probabilities(alphabet, drawing_id, descriptor.reshape(1, -1))
+        judged = self.letter_probabilities(alphabet, drawing_id, descriptors)
         if judged is None or letter not in judged[0]:
             return None
-        labels, probs = judged[0], judged[1][0]
+        labels, probs = judged
         claimed = float(probs[labels.index(letter)])
         surprise = -math.log(max(claimed, 1e-12))
         threshold = self.letter_thresholds.get(alphabet, LETTER_SURPRISE)
@@ -311,10 +312,8 @@ def fit_models(
         for fold in range(FOLDS):
             train = np.flatnonzero(trainable & (fold_of_judged != fold))
             rng = np.random.default_rng(fold)
-            # No more pictures than drawings, so that a young collection is still mostly letters.
-            shown = np.sort(
-                rng.choice(len(nonletters), min(len(nonletters), len(train)), replace=False)
-            )
+            most = min(len(nonletters), int(NONLETTERS_PER_DRAWING * len(train)))
+            shown = np.sort(rng.choice(len(nonletters), most, replace=False))
             pictures = np.concatenate(
                 [np.stack([judged[i].picture for i in train]), nonletters[shown]]
             )
@@ -329,47 +328,50 @@ def fit_models(
             )
         models.classifiers[alphabet] = folds
         trained += group
-        models.letter_thresholds[alphabet] = _letter_threshold(folds, judged, descriptors)
+        models.letter_thresholds[alphabet] = _letter_threshold(folds, judged)
     models.members = np.unique(np.array([id_hash(s.id) for s in trained], dtype=np.uint32))
     return models
 
 
-def out_of_fold_surprises(
-    folds: list[LetterClassifier], samples: list[Sample], descriptors: np.ndarray
-) -> np.ndarray:
+def judged_probabilities(judges: list[LetterClassifier], descriptors: np.ndarray) -> np.ndarray:
+    """``P(label | drawing)``: the normalised geometric mean over judges and views.
+
+    ``descriptors`` holds one row per view of a single drawing. Averaging log-probabilities
+    over several classifiers and several slightly distorted views is both more accurate and
+    more cautious than one classifier on one view: a writer's unusual slant or proportions no
+    longer decide alone that a letter is another one.
+    """
+    log_p = np.mean([judge.log_probabilities(descriptors) for judge in judges], axis=(0, 1))
+    probs = np.exp(log_p - log_p.max())
+    return probs / probs.sum()
+
+
+def out_of_fold_surprises(folds: list[LetterClassifier], samples: list[Sample]) -> np.ndarray:
     """``-log P(claimed letter)`` of each sample under the classifier that never saw it."""
-    surprises = np.zeros(len(samples))
     labels = folds[0].labels
-    for fold, classifier in enumerate(folds):
-        chosen = [
-            i
-            for i, s in enumerate(samples)
-            if fold_of(s.id) % len(folds) == fold and s.letter in labels
-        ]
-        if not chosen:
-            continue
-        log_p = classifier.log_probabilities(descriptors[chosen])
-        claimed = [labels.index(samples[i].letter) for i in chosen]
-        surprises[chosen] = -log_p[np.arange(len(chosen)), claimed]
+    surprises = np.zeros(len(samples))
+    for i, sample in enumerate(samples):
+        if sample.letter in labels:
+            judge = folds[fold_of(sample.id) % len(folds)]
+            probs = judged_probabilities([judge], picture_descriptors(views(sample.picture)))
+            surprises[i] = -math.log(max(float(probs[labels.index(sample.letter)]), 1e-12))
     return surprises
 
 
-def _letter_threshold(
-    folds: list[LetterClassifier], samples: list[Sample], descriptors: np.ndarray
-) -> float:
+def _letter_threshold(folds: list[LetterClassifier], samples: list[Sample]) -> float:
     """The surprise ``-log P(claimed)`` above which the letter check flags a drawing, per alphabet.
 
     Ng's rule when the maintainer has judged at least ten drawings of each kind in the alphabet:
     the threshold maximising F1 on their out-of-fold surprises. Otherwise
-    :data:`LETTER_SURPRISE`, a fixed odds of one in a thousand rather than a quantile, so that a
-    clean collection is not made to yield a quota of suspects.
+    :data:`LETTER_SURPRISE`, fixed odds rather than a quantile, so that a clean collection is
+    not made to yield a quota of suspects.
     """
-    rejected = np.array([s.verdict == "rejected" for s in samples])
-    labelled = np.array([s.verdict in ("ok", "rejected") for s in samples])
-    if rejected.sum() >= 10 and (labelled & ~rejected).sum() >= 10:
-        surprises = out_of_fold_surprises(folds, samples, descriptors)
+    labelled = [s for s in samples if s.verdict in ("ok", "rejected")]
+    rejected = np.array([s.verdict == "rejected" for s in labelled], dtype=bool)
+    if rejected.sum() >= 10 and (~rejected).sum() >= 10:
+        surprises = out_of_fold_surprises(folds, labelled)
         # threshold_by_f1 flags low scores: negate to flag high surprises.
-        best = threshold_by_f1(-surprises[labelled], rejected[labelled])
+        best = threshold_by_f1(-surprises, rejected)
         if best is not None:
             return float(-best - 1e-9)
     return LETTER_SURPRISE

@@ -19,7 +19,7 @@ from chalicelib.raster import render_png
 from chalicelib.storage import LocalStorage, S3Storage
 from comnist.sanitizing_cli import review_page
 from sanitizer import ModelSet, extract, fit_models, score_drawing
-from sanitizer.augment import affine_matrix, distort
+from sanitizer.augment import VIEWS, affine_matrix, distort, views
 from sanitizer.features import (
     PICTURE_SIDE,
     count_components,
@@ -240,6 +240,9 @@ def test_distorted_copies_stay_whole_and_the_identity_changes_nothing():
     picture = letter_picture(decode_ink(letter_png("L", rng)))
     same = distort(picture, np.eye(2))
     assert np.allclose(picture_descriptors(same), picture_descriptors(picture), atol=1e-3)
+    seen = views(picture)
+    assert len(seen) == VIEWS + 1 and np.array_equal(seen[0], same)
+    assert np.array_equal(seen, views(picture)), "a drawing scored again is seen the same way"
     generator = np.random.default_rng(0)
     for _ in range(20):
         copy = distort(picture, affine_matrix(generator))
