@@ -6,6 +6,11 @@ letter as unlikely. Distorting each training picture the way writers differ (a f
 rotation, slant, wider or taller letters) before taking its descriptor makes the letter check
 generalise to writers it has never seen: on the 2017 drawings, judged by writer, accuracy rises
 from 81 % to 86 % with ten distorted copies of each drawing.
+
+The letter check also judges each drawing through fixed views of it (:func:`views`): the
+drawing and four distortions, their log-probabilities averaged. At the same threshold, on two
+writer splits of the 2017 drawings, this flagged 29 and 21 genuine drawings instead of 40 and 27
+and caught almost as much junk (recall 0.91 and 0.89 instead of 0.93 and 0.91).
 """
 
 from __future__ import annotations

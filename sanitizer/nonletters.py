@@ -4,7 +4,10 @@ A classifier trained on letters alone must share all its belief among letters, s
 a house or a fork can still look like some letter, even the one it was filed under. The
 classifier also learns a class :data:`NOT_A_LETTER` from the pictures shipped in
 ``nonletters.npz``: arrows, geometric shapes, pictographs, dingbats and signs, rendered from the
-free DejaVu fonts. A doodle's belief then has somewhere else to go.
+free DejaVu fonts. A doodle's belief then has somewhere else to go. Measured by writer on the
+2017 drawings with 5 % junk (a split not tuned on), the class raised the share of Quick, Draw!
+doodles caught from 49 % to 79 % and overall F1 from 0.86 to 0.89, for 11 more genuine drawings
+flagged (23 of 4,470); of 76 wrong letters it misses four more and tags four ``not-a-letter``.
 
 The file is built once, offline, by ``comnist nonletters FONT...`` (``make nonletters``):
 Lambda has no fonts, and refits must not depend on the fonts of the machine that runs them.
