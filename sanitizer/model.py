@@ -318,7 +318,7 @@ def fit_models(
             most = min(len(nonletters), int(NONLETTERS_PER_DRAWING * len(train)))
             shown = np.sort(rng.choice(len(nonletters), most, replace=False))
             y = np.concatenate([label_of_judged[train], np.full(len(shown), len(labels) - 1)])
-            rows = [descriptors[train], nonletter_descriptors[shown]]
+            rows = [nonletter_descriptors[shown]]
             copies = min(MAX_COPIES, max(0, TARGET_ROWS // len(y) - 1))
             if copies:
                 pictures = np.concatenate(
@@ -327,8 +327,11 @@ def fit_models(
                 rows += [
                     picture_descriptors(distorted_copies(pictures, rng)) for _ in range(copies)
                 ]
+            # Filled in place: a large collection's descriptors are not copied twice.
+            x = np.empty((len(y) * (copies + 1), descriptors.shape[1]), dtype=descriptors.dtype)
+            np.take(descriptors, train, axis=0, out=x[: len(train)])
+            np.concatenate(rows, out=x[len(train) :])
             kwargs = {"epochs": classifier_epochs} if classifier_epochs else {}
-            x = np.concatenate(rows)
             folds.append(
                 LetterClassifier.train(x, np.tile(y, copies + 1), labels, seed=fold, **kwargs)
             )
