@@ -264,7 +264,10 @@ def picture_descriptors(pictures: np.ndarray, chunk: int = 1024) -> np.ndarray:
 
 
 def letter_descriptors(ink: np.ndarray) -> np.ndarray | None:
-    """The letter classifier's input for an ink map: direction histograms of the views of its
-    picture (:func:`sanitizer.augment.views`), one row each; ``None`` for a blank map."""
+    """The letter classifier's input for an ink map: one row per view; ``None`` if it is blank.
+
+    Each row holds the direction histograms of one of :func:`sanitizer.augment.views` of the
+    map's :func:`letter_picture`.
+    """
     picture = letter_picture(ink)
     return None if picture is None else picture_descriptors(views(picture))
