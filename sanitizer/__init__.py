@@ -151,10 +151,12 @@ def score_drawing(
     if consistency is not None:
         margin, likeliest, probability = consistency
         margins.append(margin)
-        if margin > 0 and likeliest == NOT_A_LETTER:
-            reasons.append("not-a-letter")
-        elif margin > 0:
-            reasons.append(f"wrong-letter:U+{ord(likeliest):04X}")
+        if margin > 0:
+            reasons.append(
+                "not-a-letter"
+                if likeliest == NOT_A_LETTER
+                else f"wrong-letter:U+{ord(likeliest):04X}"
+            )
     if consistency is None or letter_model.epsilon_rule == "f1":
         shape = float(letter_model.shape_margin(feature_vector(features)))
         margins.append(shape)

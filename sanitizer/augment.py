@@ -16,6 +16,7 @@ and caught almost as much junk (recall 0.91 and 0.89 instead of 0.93 and 0.91).
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 from PIL import Image
@@ -69,6 +70,10 @@ def views(picture: np.ndarray, count: int = VIEWS) -> np.ndarray:
     The distortions are the same for every picture (:data:`VIEW_SEED`); the first view is the
     picture itself, only placed on the doubled canvas like the others.
     """
+    return np.stack([distort(picture, matrix) for matrix in _view_matrices(count)])
+
+
+@cache
+def _view_matrices(count: int) -> tuple[np.ndarray, ...]:
     rng = np.random.default_rng(VIEW_SEED)
-    matrices = [np.eye(2)] + [affine_matrix(rng) for _ in range(count)]
-    return np.stack([distort(picture, matrix) for matrix in matrices])
+    return (np.eye(2), *(affine_matrix(rng) for _ in range(count)))

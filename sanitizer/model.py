@@ -134,9 +134,8 @@ class ModelSet:
             return None
         labels, probs = judged
         claimed = float(probs[labels.index(letter)])
-        surprise = -math.log(max(claimed, 1e-12))
         threshold = self.letter_thresholds.get(alphabet, LETTER_SURPRISE)
-        return surprise - threshold, labels[int(np.argmax(probs))], claimed
+        return surprise(claimed) - threshold, labels[int(np.argmax(probs))], claimed
 
     def to_json(self) -> bytes:
         def arr(a: np.ndarray) -> Any:
@@ -343,6 +342,11 @@ def fit_models(
     return models
 
 
+def surprise(probability: float) -> float:
+    """``-log probability``, finite even for a probability of zero."""
+    return -math.log(max(probability, 1e-12))
+
+
 def judged_probabilities(judges: list[LetterClassifier], descriptors: np.ndarray) -> np.ndarray:
     """``P(label | drawing)``: the normalised geometric mean over judges and views.
 
@@ -364,7 +368,7 @@ def out_of_fold_surprises(folds: list[LetterClassifier], samples: list[Sample]) 
         if sample.letter in labels:
             judge = folds[fold_of(sample.id) % len(folds)]
             probs = judged_probabilities([judge], picture_descriptors(views(sample.picture)))
-            surprises[i] = -math.log(max(float(probs[labels.index(sample.letter)]), 1e-12))
+            surprises[i] = surprise(float(probs[labels.index(sample.letter)]))
     return surprises
 
 

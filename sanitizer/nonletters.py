@@ -42,6 +42,10 @@ RENDER_SIZE = 160
 _CANVAS = 3 * RENDER_SIZE
 
 
+def _no_pictures() -> np.ndarray:
+    return np.zeros((0, PICTURE_SIDE, PICTURE_SIDE), dtype=np.uint8)
+
+
 def symbol_codes() -> list[str]:
     """Every character the pictures are rendered from, in order."""
     return [chr(code) for start, end in SYMBOL_BLOCKS for code in range(start, end + 1)] + list(
@@ -73,9 +77,7 @@ def render_symbols(font: ImageFont.FreeTypeFont, characters: Iterable[str]) -> n
         picture = letter_picture(ink)
         if picture is not None and (picture > 127).mean() <= MAX_INK_SHARE:
             pictures.append(picture)
-    if not pictures:
-        return np.zeros((0, PICTURE_SIDE, PICTURE_SIDE), dtype=np.uint8)
-    return np.stack(pictures)
+    return np.stack(pictures) if pictures else _no_pictures()
 
 
 def build(font_paths: Sequence[Path], out: Path) -> int:
@@ -84,8 +86,8 @@ def build(font_paths: Sequence[Path], out: Path) -> int:
         render_symbols(ImageFont.truetype(str(path), RENDER_SIZE), symbol_codes())
         for path in font_paths
     ]
-    pictures = np.concatenate(parts) if parts else np.zeros((0, PICTURE_SIDE, PICTURE_SIDE))
-    np.savez_compressed(out, pictures=pictures.astype(np.uint8))
+    pictures = np.concatenate(parts) if parts else _no_pictures()
+    np.savez_compressed(out, pictures=pictures)
     return len(pictures)
 
 
@@ -93,7 +95,7 @@ def build(font_paths: Sequence[Path], out: Path) -> int:
 def nonletter_pictures(path: Path = PICTURES_FILE) -> np.ndarray:
     """The shipped pictures, ``(n, PICTURE_SIDE, PICTURE_SIDE)`` uint8; none if the file is absent."""
     if not path.exists():
-        return np.zeros((0, PICTURE_SIDE, PICTURE_SIDE), dtype=np.uint8)
+        return _no_pictures()
     with np.load(path, allow_pickle=False) as data:
         pictures = data["pictures"]
     if pictures.dtype != np.uint8 or pictures.shape[1:] != (PICTURE_SIDE, PICTURE_SIDE):
