@@ -9,7 +9,7 @@ DATA ?= data
 SITE_URL ?= http://127.0.0.1:$(PORT)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup site run browser test lint bench nonletters clean
+.PHONY: setup site run browser fonts test lint bench nonletters starter clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,19 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 	@chromium --version
 
+# Free fonts (DejaVu, Liberation) that the sanitizer's tests draw every letter in, and that
+# `make starter` renders the starter letter classifier from.
+FONT_PACKAGES := fonts-dejavu-core fonts-dejavu-extra fonts-liberation
+fonts:
+	@[ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] && \
+		[ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || \
+		{ $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(FONT_PACKAGES) >/dev/null; }
+
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup browser lint
+test: setup browser fonts lint
 	$(BIN)/pytest
 
 bench: setup
@@ -47,6 +56,14 @@ NONLETTER_FONTS ?= $(filter-out %Bold.ttf %BoldOblique.ttf %BoldItalic.ttf %Math
 	$(wildcard /usr/share/fonts/truetype/dejavu/*.ttf))
 nonletters: setup
 	$(BIN)/comnist nonletters $(NONLETTER_FONTS)
+
+# The starter letter classifiers and their font letters, committed as sanitizer/starter.json and
+# sanitizer/starter_letters.npz: every regular-weight DejaVu and Liberation face (Debian's
+# fonts-dejavu-core, fonts-dejavu-extra and fonts-liberation), sorted so the build is reproducible.
+STARTER_FONTS ?= $(sort $(filter-out %Bold.ttf %BoldOblique.ttf %BoldItalic.ttf %MathTeXGyre.ttf,\
+	$(wildcard /usr/share/fonts/truetype/dejavu/*.ttf /usr/share/fonts/truetype/liberation/*.ttf)))
+starter: setup fonts
+	$(BIN)/comnist starter $(STARTER_FONTS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

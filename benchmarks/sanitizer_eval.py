@@ -1,33 +1,20 @@
 """The sanitizer's evaluation on real CoMNIST drawings with injected junk (same as ``comnist evaluate``).
 
     .venv/bin/python benchmarks/sanitizer_eval.py --samples ../shared/data [--out build/evaluation]
+        [--seed N] [--alphabet latin] [--current PATH] [--starter-only]
 
-Prints Ng's baseline and the final detector side by side (precision, recall, F1, ROC-AUC, overall
-and per junk type), the false-positive rate per letter, and writes ``evaluation.json`` and contact
-sheets of the confusion cases into ``--out``. See :mod:`comnist.evaluation` for the protocol.
+Prints the detectors side by side (Ng's baseline, a given ``--current`` sanitizer package, the
+starter letter check alone, the new detector): precision, recall and F1 overall, per junk type
+and for the wrong-letter tag, and the false-positive rate per letter; writes ``evaluation.json``,
+a per-drawing CSV and contact sheets of the confusion cases into ``--out``. See
+:mod:`comnist.evaluation` for the protocol.
 """
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
+import sys
 
-from comnist.evaluation import evaluate
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--samples", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
-    parser.add_argument("--out", type=Path, default=Path("build/evaluation"))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--contamination", type=float, default=None, help="junk share the detectors assume"
-    )
-    args = parser.parse_args()
-    evaluate(args.samples, out_dir=args.out, seed=args.seed, contamination=args.contamination)
-
+from comnist.cli import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(["evaluate", *sys.argv[1:]]))

@@ -108,7 +108,15 @@ def run_review(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
 
-    evaluate(args.samples, out_dir=args.out, seed=args.seed, contamination=args.contamination)
+    evaluate(
+        args.samples,
+        out_dir=args.out,
+        seed=args.seed,
+        contamination=args.contamination,
+        alphabet=args.alphabet,
+        current=args.current,
+        starter_only=args.starter_only,
+    )
     return 0
 
 
@@ -117,6 +125,19 @@ def run_nonletters(args: argparse.Namespace) -> int:
 
     count = build(args.fonts, args.out)
     print(f"{args.out}: {count} pictures from {len(args.fonts)} fonts")
+    return 0
+
+
+def run_starter(args: argparse.Namespace) -> int:
+    from chalicelib.alphabets import alphabets
+    from chalicelib.raster import render_alpha
+    from sanitizer.starter import build
+
+    letters = {a.id: a.letters for a in alphabets().values()}
+    model = build(args.fonts, letters, render_alpha, args.out, epochs=args.epochs)
+    print(
+        f"{args.out}: starter classifiers for {sorted(model.classifiers)} from {len(args.fonts)} fonts"
+    )
     return 0
 
 
@@ -163,6 +184,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--contamination", type=float, default=None, help="junk share the detectors assume"
     )
+    parser.add_argument("--alphabet", default="cyrillic", help="the sample folder measured")
+    parser.add_argument(
+        "--current",
+        type=Path,
+        default=None,
+        help="a sanitizer package folder to compare against (e.g. the last release's)",
+    )
+    parser.add_argument(
+        "--starter-only", action="store_true", help="measure the starter letter check alone"
+    )
     parser.set_defaults(run=run_evaluate)
 
     parser = subparsers.add_parser(
@@ -171,3 +202,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("fonts", nargs="+", type=Path, help="TrueType fonts to render")
     parser.add_argument("--out", type=Path, default=Path("sanitizer/nonletters.npz"))
     parser.set_defaults(run=run_nonletters)
+
+    parser = subparsers.add_parser(
+        "starter", help="train the starter letter classifiers from letters drawn in fonts"
+    )
+    parser.add_argument("fonts", nargs="+", type=Path, help="TrueType fonts to draw letters in")
+    parser.add_argument("--out", type=Path, default=Path("sanitizer"), help="package data folder")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.set_defaults(run=run_starter)

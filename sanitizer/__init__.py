@@ -13,6 +13,7 @@ import numpy as np
 
 from .features import (
     FEATURE_NAMES,
+    STROKE_WIDTH,
     feature_vector,
     image_features,
     letter_descriptors,
@@ -22,6 +23,7 @@ from .features import (
 from .image import InvalidDrawing, decode_ink
 from .model import ModelSet, Sample, fit_models
 from .nonletters import NOT_A_LETTER
+from .starter import starter_model
 
 __all__ = [
     "FEATURE_NAMES",
@@ -32,19 +34,22 @@ __all__ = [
     "extract",
     "fit_models",
     "score_drawing",
+    "starter_model",
 ]
 
-TAGGED_FEATURES = ("ink", "width", "height", "aspect", "cover", "parts", "holes")
+TAGGED_FEATURES = ("ink", "width", "height", "aspect", "cover", "thickness", "parts", "holes")
 
 # Absolute limits, valid whatever the model: a letter drawn with the collector's 15 px strokes
-# spans more than 15 % of the canvas, inks less than 30 % of it and less than 60 % of its own
-# box, and encloses at most a few regions (the 4,470 real 2017 drawings span at least 29 %, ink
-# at most 22 %, cover at most 51 % and enclose at most 4 regions: 2 by design in В or Ф, more
-# where sloppy strokes cross). Dots and tiny marks fall below the first; filled scribbles exceed
-# the next two; doodles of wheels, windows and faces the last.
+# spans more than 15 % of the canvas, inks less than 30 % of it, is nowhere thicker than two
+# strokes side by side, and encloses at most a few regions (the 4,470 real Cyrillic and 179
+# Latin 2017 drawings span at least 29 %, ink at most 22 %, measure at most 22 px thick and
+# enclose at most 4 regions: 2 by design in В or Ф, more where sloppy strokes cross; letters of
+# regular-weight fonts measure 16-23 px). Dots and tiny marks fall below the first; filled
+# scribbles exceed the next two; doodles of wheels, windows and faces the last. "Filled" is
+# measured against the stroke width, not the box: a one-stroke I fills its own narrow box.
 MIN_SPAN = 0.15
 MAX_INK = 0.30
-MAX_COVER = 0.60
+MAX_THICKNESS = 2 * STROKE_WIDTH
 MAX_HOLES = 4
 
 
@@ -55,7 +60,7 @@ def mark_reasons(features: dict[str, float]) -> list[str]:
         reasons.append("tiny")
     if np.exp(features["ink"]) > MAX_INK:
         reasons.append("ink-high")
-    if np.exp(features["cover"]) > MAX_COVER:
+    if features["thickness"] > MAX_THICKNESS:
         reasons.append("filled")
     if round(np.expm1(features["holes"])) > MAX_HOLES:
         reasons.append("many-holes")
@@ -119,8 +124,10 @@ def score_drawing(
     ``suspicious``: blank, a mark (``tiny``, ``ink-high``, ``filled``; with or without a model),
     not the claimed letter by the letter check (``wrong-letter:U+XXXX`` naming the likeliest
     letter, or ``not-a-letter`` when the likeliest class is the not-a-letter pictures'), or
-    improbable for its letter by the shape model (``improbable-shape``). ``unscored``: no model
-    for the letter yet and no mark. ``ok`` otherwise. The score is the larger of the deciding
+    improbable for its letter by the shape model (``improbable-shape``). ``unscored``: neither a
+    shape model for the letter nor a letter classifier for its alphabet, and no mark. A letter
+    with too few drawings for a shape model is still judged by the letter check (the starter
+    classifier's, :mod:`sanitizer.starter`, while the alphabet has none of its own). ``ok`` otherwise. The score is the larger of the deciding
     margins (> 0: flagged).
 
     The shape model (the robust multivariate Gaussian) decides only where it is the best evidence
@@ -141,13 +148,20 @@ def score_drawing(
     shown = {name: features[name] for name in TAGGED_FEATURES} | strokes
     marks = mark_reasons(features)
     letter_model = model.letters.get((alphabet, letter)) if model else None
-    if model is None or letter_model is None:
+    consistency = None
+    descriptors = None
+    # The alphabet's own classifiers first; the starter's for a letter they have never seen.
+    for judge in (model, starter_model()) if model is not None else ():
+        if consistency is None and judge is not None and judge.classifiers.get(alphabet):
+            if descriptors is None:
+                descriptors = letter_descriptors(ink)
+            consistency = judge.letter_margin(alphabet, letter, drawing_id, descriptors)
+    if consistency is None and letter_model is None:
         status = "suspicious" if marks else "unscored"
         return Verdict(status, reasons=marks, features=shown, model_version=model and model.version)
     reasons = list(marks)
     margins = []
     probability = None
-    consistency = model.letter_margin(alphabet, letter, drawing_id, letter_descriptors(ink))
     if consistency is not None:
         margin, likeliest, probability = consistency
         margins.append(margin)
@@ -157,7 +171,7 @@ def score_drawing(
                 if likeliest == NOT_A_LETTER
                 else f"wrong-letter:U+{ord(likeliest):04X}"
             )
-    if consistency is None or letter_model.epsilon_rule == "f1":
+    if letter_model is not None and (consistency is None or letter_model.epsilon_rule == "f1"):
         shape = float(letter_model.shape_margin(feature_vector(features)))
         margins.append(shape)
         if shape > 0:

@@ -22,6 +22,7 @@ from .gaussian import (
     threshold_by_quantile,
 )
 from .nonletters import NOT_A_LETTER, nonletter_pictures
+from .starter import starter_alphabets, starter_fill, starter_model
 
 # Version 4: the letter classifiers have a not-a-letter class (the last label, NOT_A_LETTER).
 FORMAT = "comnist-sanitizer/4"
@@ -268,6 +269,7 @@ def fit_models(
     min_drawings: int = MIN_DRAWINGS,
     version: str | None = None,
     classifier_epochs: int | None = None,
+    classifier_rows: int = TARGET_ROWS,
 ) -> ModelSet:
     """Fit a :class:`ModelSet` from samples; letters with fewer than ``min_drawings`` stay unfitted.
 
@@ -295,13 +297,23 @@ def fit_models(
     trained: list[Sample] = []
     nonletters = nonletter_pictures()
     nonletter_descriptors = picture_descriptors(nonletters)
+    kwargs = {"epochs": classifier_epochs} if classifier_epochs else {}
     for alphabet in sorted({a for a, _ in models.letters}):
         judged = [s for (a, _), g in by_letter.items() if a == alphabet for s in g]
+        started = alphabet in starter_alphabets()
         trainable = np.array(
-            [(alphabet, s.letter) in models.letters and s.verdict != "rejected" for s in judged]
+            [
+                ((alphabet, s.letter) in models.letters or started) and s.verdict != "rejected"
+                for s in judged
+            ],
+            dtype=bool,
         )
         group = [s for s, keep in zip(judged, trainable, strict=True) if keep]
-        labels = sorted({s.letter for s in group})
+        counts: dict[str, int] = {}
+        for s in group:
+            counts[s.letter] = counts.get(s.letter, 0) + 1
+        fill, fill_letters = starter_fill(alphabet, counts)
+        labels = sorted(set(counts) | set(fill_letters))
         if len(labels) < 2:
             continue
         if len(nonletters):
@@ -311,35 +323,79 @@ def fit_models(
         label_of_judged = np.array(
             [labels.index(s.letter) if s.letter in labels else -1 for s in judged]
         )
+        fill_labels = np.array([labels.index(letter) for letter in fill_letters], dtype=np.int64)
+        fill_descriptors = picture_descriptors(fill)
         folds = []
         for fold in range(FOLDS):
             train = np.flatnonzero(trainable & (fold_of_judged != fold))
-            rng = np.random.default_rng(fold)
-            most = min(len(nonletters), int(NONLETTERS_PER_DRAWING * len(train)))
-            shown = np.sort(rng.choice(len(nonletters), most, replace=False))
-            y = np.concatenate([label_of_judged[train], np.full(len(shown), len(labels) - 1)])
-            rows = [nonletter_descriptors[shown]]
-            copies = min(MAX_COPIES, max(0, TARGET_ROWS // len(y) - 1))
-            if copies:
-                pictures = np.concatenate(
-                    [np.stack([judged[i].picture for i in train]), nonletters[shown]]
-                )
-                rows += [
-                    picture_descriptors(distorted_copies(pictures, rng)) for _ in range(copies)
-                ]
-            # Filled in place: a large collection's descriptors are not copied twice.
-            x = np.empty((len(y) * (copies + 1), descriptors.shape[1]), dtype=descriptors.dtype)
-            np.take(descriptors, train, axis=0, out=x[: len(train)])
-            np.concatenate(rows, out=x[len(train) :])
-            kwargs = {"epochs": classifier_epochs} if classifier_epochs else {}
+            own = np.stack([judged[i].picture for i in train]) if len(train) else fill[:0]
             folds.append(
-                LetterClassifier.train(x, np.tile(y, copies + 1), labels, seed=fold, **kwargs)
+                train_classifier(
+                    np.concatenate([own, fill]),
+                    np.concatenate([label_of_judged[train], fill_labels]),
+                    labels,
+                    seed=fold,
+                    known=np.concatenate([descriptors[train], fill_descriptors]),
+                    nonletter_descriptors=nonletter_descriptors,
+                    target_rows=classifier_rows,
+                    **kwargs,
+                )
             )
         models.classifiers[alphabet] = folds
         trained += group
         models.letter_thresholds[alphabet] = _letter_threshold(folds, judged)
+    starter = starter_model()
+    for alphabet, starter_folds in (starter.classifiers if starter else {}).items():
+        # No classifiers of this alphabet's own yet: the shipped starter's judge it.
+        if alphabet not in models.classifiers:
+            models.classifiers[alphabet] = starter_folds
+            models.letter_thresholds[alphabet] = starter.letter_thresholds.get(
+                alphabet, LETTER_SURPRISE
+            )
     models.members = np.unique(np.array([id_hash(s.id) for s in trained], dtype=np.uint32))
     return models
+
+
+def train_classifier(
+    pictures: np.ndarray,
+    y: np.ndarray,
+    labels: list[str],
+    *,
+    seed: int,
+    known: np.ndarray | None = None,
+    nonletter_descriptors: np.ndarray | None = None,
+    epochs: int | None = None,
+    target_rows: int = TARGET_ROWS,
+) -> LetterClassifier:
+    """One letter classifier from letter pictures, the not-a-letter pictures and distorted copies.
+
+    ``pictures`` are :func:`sanitizer.features.letter_picture` arrays with label indices ``y``
+    into ``labels``, whose last entry is :data:`NOT_A_LETTER` when the not-a-letter pictures are
+    shipped: at most :data:`NONLETTERS_PER_DRAWING` of them per picture are added. Distorted
+    copies of both fill the training set up to about ``target_rows`` rows (at most
+    :data:`MAX_COPIES` per picture). ``known`` and ``nonletter_descriptors`` are the pictures'
+    descriptors when the caller has them already. Deterministic for a given ``seed``.
+    """
+    nonletters = nonletter_pictures() if labels[-1] == NOT_A_LETTER else nonletter_pictures()[:0]
+    if known is None:
+        known = picture_descriptors(pictures)
+    if nonletter_descriptors is None:
+        nonletter_descriptors = picture_descriptors(nonletters)
+    rng = np.random.default_rng(seed)
+    most = min(len(nonletters), int(NONLETTERS_PER_DRAWING * len(pictures)))
+    shown = np.sort(rng.choice(len(nonletters), most, replace=False))
+    y = np.concatenate([y, np.full(len(shown), len(labels) - 1)]).astype(np.int64)
+    rows = [nonletter_descriptors[shown]]
+    copies = min(MAX_COPIES, max(0, target_rows // len(y) - 1))
+    if copies:
+        both = np.concatenate([pictures, nonletters[shown]])
+        rows += [picture_descriptors(distorted_copies(both, rng)) for _ in range(copies)]
+    # Filled in place: a large collection's descriptors are not copied twice.
+    x = np.empty((len(y) * (copies + 1), known.shape[1]), dtype=known.dtype)
+    x[: len(pictures)] = known
+    np.concatenate(rows, out=x[len(pictures) :])
+    kwargs = {"epochs": epochs} if epochs else {}
+    return LetterClassifier.train(x, np.tile(y, copies + 1), labels, seed=seed, **kwargs)
 
 
 def surprise(probability: float) -> float:

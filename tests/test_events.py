@@ -66,7 +66,8 @@ def test_scheduled_refit_rescores_and_recounts(client, app_module, stores):
         "detail": {},
     }
     result = app_module.refit_and_rescore(event, LambdaContext())
-    assert result["counts"] == {"unscored": 3}, "three drawings are too few to fit a letter"
+    # Three drawings are too few to fit a letter: the starter letter check judges them.
+    assert sum(result["counts"].values()) == 3 and "unscored" not in result["counts"]
     assert drawings.get_json("models/current.json")["version"] == result["model"]
     assert drawings.get_json(STATS_KEY)["counts"] == {"cyrillic": {"О": 3}}
     for body in bodies:

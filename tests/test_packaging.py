@@ -65,6 +65,8 @@ def test_zip_holds_app_chalicelib_sanitizer_and_lambda_wheels(package):
         "sanitizer/__init__.py",
         "sanitizer/model.py",
         "sanitizer/nonletters.npz",
+        "sanitizer/starter.json",
+        "sanitizer/starter_letters.npz",
         "numpy/__init__.py",
         "PIL/__init__.py",
     ):

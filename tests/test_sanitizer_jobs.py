@@ -16,6 +16,7 @@ from chalicelib.storage import LocalStorage, check_tags
 from comnist.cli import main
 from sanitizer import Sample, extract, fit_models, score_drawing
 from sanitizer.features import stroke_features
+from sanitizer.starter import STARTER_VERSION, starter_model
 
 
 @pytest.fixture
@@ -41,6 +42,7 @@ def fill(store, per_letter=25, seed=4):
 
 
 def test_event_path_reads_the_record_and_tags_idempotently(store):
+    """With no model in the store yet, the shipped starter letter check judges the drawing."""
     rng = random.Random(2)
     record = {
         "strokes": [[[10, 200], [10, 10], [0, 120]], [[100, 100], [10, 250], [300, 800]]],
@@ -48,7 +50,8 @@ def test_event_path_reads_the_record_and_tags_idempotently(store):
     }
     ref = put_drawing(store, "T", letter_png("T", rng), drawing_id(rng), record)
     first = sanitizing.tag_drawing(store, ref.png_key)
-    assert first["status"] == "unscored" and "strokes=2" in first["features"]
+    assert first["status"] == "ok" and "strokes=2" in first["features"]
+    assert first["model"] == STARTER_VERSION and float(first["letter_p"]) > 0.5
     assert sanitizing.tag_drawing(store, ref.png_key) == first == store.get_tags(ref.png_key)
     check_tags(first)
 
@@ -62,13 +65,15 @@ def test_tagging_keeps_the_human_verdict(store):
     assert store.get_tags(refs[0].png_key)["verdict"] == "rejected"
 
 
-def test_a_missing_or_broken_model_leaves_drawings_unscored(store):
+def test_a_missing_or_broken_model_falls_back_to_the_starter_letter_check(store):
     ref = fill(store, per_letter=1)[0]
     store.put_json(MODELS_CURRENT_KEY, {"version": "m-gone", "key": "models/m-gone.json"})
     assert sanitizing.load_current_model(store) is None
     store.put("models/m-bad.json", b"{not json")
     store.put_json(MODELS_CURRENT_KEY, {"version": "m-bad", "key": "models/m-bad.json"})
-    assert sanitizing.tag_drawing(store, ref.png_key)["status"] == "unscored"
+    tags = sanitizing.tag_drawing(store, ref.png_key)
+    assert tags["model"] == STARTER_VERSION and tags["status"] in ("ok", "suspicious")
+    assert sanitizing.tag_drawing(store, ref.png_key, starter_model()) == tags
 
 
 @pytest.mark.parametrize(

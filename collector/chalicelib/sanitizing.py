@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,14 @@ def load_current_model(store: Storage) -> Any:
         return model
 
 
+def model_in_force(store: Storage) -> Any:
+    """The current model, or the shipped starter letter check while the store has none."""
+    from sanitizer import starter_model
+
+    model = load_current_model(store)
+    return model if model is not None else starter_model()
+
+
 def _record(store: Storage, ref: DrawingRef) -> dict[str, Any] | None:
     try:
         record = store.get_json(ref.record_key)
@@ -53,7 +62,7 @@ def _record(store: Storage, ref: DrawingRef) -> dict[str, Any] | None:
 
 
 def tag_drawing(store: Storage, key: str, model: Any = None) -> dict[str, str]:
-    """Score the drawing at ``key`` with ``model`` (default: the current one) and write its tags.
+    """Score the drawing at ``key`` with ``model`` (default: :func:`model_in_force`); write its tags.
 
     A human ``verdict`` tag is kept as it is. Returns the tags written; raises :class:`NotFound`
     if the drawing does not exist.
@@ -63,7 +72,7 @@ def tag_drawing(store: Storage, key: str, model: Any = None) -> dict[str, str]:
     ref = parse_drawing_key(key)
     png = store.get(key).data
     previous = store.get_tags(key)
-    model = model if model is not None else load_current_model(store)
+    model = model if model is not None else model_in_force(store)
     verdict = score_drawing(
         png, _record(store, ref), model, alphabet=ref.alphabet, letter=ref.letter, drawing_id=ref.id
     )
@@ -78,15 +87,28 @@ def drawing_keys(store: Storage) -> Iterable[str]:
     return (key for key in store.list_keys(DRAWINGS_PREFIX) if key.endswith(".png"))
 
 
-def _sample(store: Storage, key: str) -> Any:
+def _sample(store: Storage, key: str, chosen: Container[str] | None = None) -> Any:
+    """The training sample of the drawing at ``key``; ``None`` if it is unusable, or neither
+    in ``chosen`` nor judged by the maintainer (then it is not decoded)."""
     from sanitizer import extract
 
     try:
         ref = parse_drawing_key(key)
         verdict = store.get_tags(key).get("verdict")
+        if chosen is not None and ref.id not in chosen and verdict not in VERDICTS:
+            return None
         return extract(store.get(key).data, ref.id, ref.alphabet, ref.letter, verdict)
     except (ValueError, NotFound):
         return None
+
+
+def _listed_drawings(store: Storage) -> Iterator[tuple[tuple[str, str], str]]:
+    for key in drawing_keys(store):
+        try:
+            ref = parse_drawing_key(key)
+        except ValueError:
+            continue
+        yield (ref.alphabet, ref.letter), ref.id
 
 
 def refit(
@@ -94,18 +116,29 @@ def refit(
     *,
     workers: int = 8,
     progress: Callable[[int], None] | None = None,
+    per_letter: int | None = None,
     **fit_options: Any,
 ) -> Any:
-    """Fit new models from every stored drawing, store them and make them current; return them."""
-    from sanitizer import fit_models
+    """Fit new models from a bounded sample of the stored drawings; store them, make them current.
 
+    The sample (:func:`sanitizer.sampling.bounded_sample`) holds at most ``per_letter``
+    drawings of each letter, chosen by a hash of their ids from the listing alone, plus every
+    drawing with the maintainer's verdict; only those are decoded. Returns the model.
+    """
+    from sanitizer import fit_models
+    from sanitizer.sampling import PER_LETTER, bounded_sample
+
+    chosen = bounded_sample(_listed_drawings(store), per_letter or PER_LETTER)
+    samples = []
     with ThreadPoolExecutor(workers) as pool:
-        samples = []
-        for sample in pool.map(lambda key: _sample(store, key), drawing_keys(store)):
-            if progress:
-                progress(1)
-            if sample is not None:
-                samples.append(sample)
+        keys = drawing_keys(store)
+        # A chunk at a time: Executor.map would queue a future for every listed key at once.
+        while chunk := list(islice(keys, 1024)):
+            for sample in pool.map(lambda key: _sample(store, key, chosen), chunk):
+                if progress:
+                    progress(1)
+                if sample is not None:
+                    samples.append(sample)
     model = fit_models(samples, **fit_options)
     store.put(model_key(model.version), model.to_json(), content_type="application/json")
     store.put_json(MODELS_CURRENT_KEY, {"version": model.version, "key": model_key(model.version)})
@@ -126,7 +159,7 @@ def rescore(
     interrupted run (or a Lambda reaching its time limit, via ``should_stop``) continues where it
     stopped. Human verdicts are never overridden.
     """
-    model = load_current_model(store)
+    model = model_in_force(store)
     version = model.version if model is not None else None
     counts: dict[str, int] = {}
     lock = threading.Lock()
