@@ -31,6 +31,7 @@ def run_refit(args: argparse.Namespace) -> int:
             progress=progress.advance,
             contamination=args.contamination,
             min_drawings=args.min_drawings,
+            per_letter=args.per_letter,
         )
     print(
         f"model {model.version}: {len(model.letters)} letters fitted, classifiers for {sorted(model.classifiers)}"
@@ -143,14 +144,20 @@ def run_starter(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "refit", help="fit new sanitizer models from all stored drawings"
+        "refit", help="fit new sanitizer models from a bounded sample of the stored drawings"
     )
     add_store_arguments(parser)
     parser.add_argument(
         "--contamination", type=float, default=0.02, help="share of junk assumed without labels"
     )
     parser.add_argument(
-        "--min-drawings", type=int, default=20, help="letters with fewer stay unscored"
+        "--min-drawings", type=int, default=20, help="letters with fewer get no shape model"
+    )
+    parser.add_argument(
+        "--per-letter",
+        type=int,
+        default=None,
+        help="drawings a letter learned from (default 1,000; judged ones always)",
     )
     parser.set_defaults(run=run_refit)
 

@@ -283,6 +283,11 @@ def fit_models(
     drawing) and on distorted copies of both (:data:`TARGET_ROWS`). The hashes of the drawings
     they were trained on are kept in :attr:`ModelSet.members`, so that rescoring judges a
     drawing by the classifier that never saw it.
+
+    Alphabets the starter covers (:mod:`sanitizer.starter`) also learn from every drawn letter
+    with fewer than 20 drawings, and from font pictures of each drawn letter, fewer as its
+    drawings accumulate (:func:`sanitizer.starter.starter_fill`). An alphabet that gets no
+    classifier of its own keeps the starter's, with the starter's threshold.
     """
     created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     version = version or datetime.now(UTC).strftime("m%Y%m%dT%H%M%S")
