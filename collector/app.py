@@ -131,18 +131,19 @@ def on_new_drawing(event: S3Event) -> dict[str, Any]:
 
 @app.schedule(Rate(refit_rate_hours(), unit=Rate.HOURS))
 def refit_and_rescore(event: Any) -> dict[str, Any]:
-    """Refit the sanitizer models from every drawing, then re-tag drawings until time runs out."""
+    """Refit the sanitizer models, re-tag drawings until time runs out, count any left uncounted."""
     from chalicelib import sanitizing
 
     context = app.lambda_context
+
+    def should_stop() -> bool:
+        return context is not None and context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS
+
     store = config.drawings_store()
     model = sanitizing.refit(store)
-    counts = sanitizing.rescore(
-        store,
-        should_stop=lambda: (
-            context is not None and context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS
-        ),
+    counts = sanitizing.rescore(store, should_stop=should_stop)
+    recounted = stats.count_uncounted(store, intake.utc_now(), should_stop)
+    app.log.info(
+        "refit %s, rescored %s, %d counted late", model.version, json.dumps(counts), recounted
     )
-    stats.rebuild_counts(store, intake.utc_now())
-    app.log.info("refit %s, rescored %s", model.version, json.dumps(counts))
-    return {"model": model.version, "counts": counts}
+    return {"model": model.version, "counts": counts, "counted_late": recounted}
