@@ -134,7 +134,8 @@ def refit_and_rescore(event: Any) -> dict[str, Any]:
     """Refit the sanitizer models, re-tag drawings until time runs out, count any left uncounted."""
     from chalicelib import sanitizing
 
-    context = app.lambda_context
+    # The event's own context: a scheduled function's app never sees a request, so it has none.
+    context = event.context
 
     def should_stop() -> bool:
         return context is not None and context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS
