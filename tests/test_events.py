@@ -97,3 +97,19 @@ def test_local_start_tags_drawings_left_untagged(tmp_path):
     with local_system(tmp_path) as (drawings, _, pump, _):
         pump.drain()
         assert drawings.get_tags(key)["status"] in ("unscored", "ok", "suspicious")
+
+
+def test_local_start_counts_a_drawing_whose_handler_died_after_tagging(tmp_path):
+    from chalicelib import intake, sanitizing
+    from chalicelib.storage import LocalStorage
+    from chalicelib.validation import validate_drawing
+    from comnist.local import local_system
+
+    plain = LocalStorage(tmp_path / "drawings")
+    body = drawing_body(letter="Ё")
+    intake.submit_drawing(plain, validate_drawing(body))
+    sanitizing.tag_drawing(plain, DrawingRef("cyrillic", "Ё", body["id"]).png_key)  # then died
+    assert public_stats(plain, 1000)["alphabets"]["cyrillic"]["letters"]["Ё"] == 0
+    with local_system(tmp_path) as (drawings, _, pump, _):
+        pump.drain()
+        assert public_stats(drawings, 1000)["alphabets"]["cyrillic"]["letters"]["Ё"] == 1

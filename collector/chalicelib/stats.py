@@ -113,6 +113,17 @@ def _settle(store: Storage, key: str, drawing_id: str) -> None:
     # Left pending: harmless, the next count or recount of this drawing settles it.
 
 
+def counted_ids(store: Storage) -> set[str]:
+    """The ids of the drawings that have a count marker, from one listing."""
+    ids = set()
+    for key in store.list_keys(COUNTED_PREFIX):
+        try:
+            ids.add(parse_counted_key(key).id)
+        except ValueError:
+            continue
+    return ids
+
+
 def count_uncounted(store: Storage, now: str, should_stop: Callable[[], bool] | None = None) -> int:
     """Count every stored drawing that has no count marker yet; return how many were added.
 
@@ -121,12 +132,7 @@ def count_uncounted(store: Storage, now: str, should_stop: Callable[[], bool] | 
     half-way. It goes through :func:`count_drawing`, so it never counts a drawing twice and never
     overwrites what concurrent handlers count; stopped by ``should_stop``, the next run goes on.
     """
-    counted = set()
-    for key in store.list_keys(COUNTED_PREFIX):
-        try:
-            counted.add(parse_counted_key(key).id)
-        except ValueError:
-            continue
+    counted = counted_ids(store)
     added = 0
     for key in store.list_keys(DRAWINGS_PREFIX):
         try:
