@@ -80,16 +80,19 @@ def count_drawing(store: Storage, ref: DrawingRef, now: str) -> bool:
     Raises ``RuntimeError`` after ``MAX_ATTEMPTS`` lost races; calling again is safe.
     """
     key = letter_counter_key(ref.alphabet, ref.code_point)
-    added = False
     for attempt in range(MAX_ATTEMPTS):
         counter, etag = _read_counter(store, key)
-        if store.exists(ref.counted_key) or ref.id in counter["pending"]:
+        pending = ref.id in counter["pending"]
+        if store.exists(ref.counted_key):
+            if pending:  # an earlier handler died between its marker and step 3
+                _settle(store, key, ref.id)
+            return False
+        if pending:  # an earlier handler died between step 1 and its marker
             break
         counter["count"] += 1
         counter["pending"].append(ref.id)
         counter["updated"] = now
         if _write_counter(store, key, counter, etag):
-            added = True
             break
         _back_off(attempt)
     else:
@@ -97,7 +100,7 @@ def count_drawing(store: Storage, ref: DrawingRef, now: str) -> bool:
     with contextlib.suppress(PreconditionFailed):
         store.put_json(ref.counted_key, {"counted": now}, if_none_match=True)
     _settle(store, key, ref.id)
-    return added
+    return not pending
 
 
 def _settle(store: Storage, key: str, drawing_id: str) -> None:
