@@ -225,8 +225,7 @@ class LocalStorage(Storage):
     ) -> str:
         path = self._path(key)
         tags = check_tags(tags or {})
-        etag = etag_of(data)
-        meta = {"content_type": content_type, "metadata": dict(metadata or {}), "etag": etag}
+        meta = {"content_type": content_type, "metadata": dict(metadata or {})}
         with self._locked():
             current = self._current_etag(key)
             if if_none_match and current is not None:
@@ -242,7 +241,7 @@ class LocalStorage(Storage):
                 tag_data = json.dumps(tags, ensure_ascii=False, sort_keys=True).encode()
                 self._write_atomic(self._path(key, ".tags"), tag_data)
             self._write_atomic(self._path(key, ".meta"), json.dumps(meta).encode())
-        return etag
+        return etag_of(data)
 
     def _current_etag(self, key: str) -> str | None:
         """The ETag of the object's current bytes, or ``None`` if it does not exist."""
