@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import csv
 import threading
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from itertools import islice
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from .keys import DRAWINGS_PREFIX, MODELS_CURRENT_KEY, DrawingRef, model_key, parse_drawing_key
+from .keys import (
+    DRAWINGS_PREFIX,
+    MODELS_CURRENT_KEY,
+    VERDICTS_PREFIX,
+    DrawingRef,
+    model_key,
+    parse_drawing_key,
+)
 from .storage import NotFound, Storage
 
 VERDICTS = ("ok", "rejected")
@@ -61,54 +68,72 @@ def _record(store: Storage, ref: DrawingRef) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+def verdict_of(store: Storage, key: str) -> str | None:
+    """The maintainer's verdict (``ok`` or ``rejected``) on the drawing at PNG ``key``, or ``None``.
+
+    Verdicts live in their own objects (``verdicts/...``), which only :func:`mark` writes, so no
+    machine job that rewrites a drawing's tags can lose one.
+    """
+    try:
+        value = store.get_json(parse_drawing_key(key).verdict_key)
+    except (NotFound, ValueError):
+        return None
+    verdict = value.get("verdict") if isinstance(value, dict) else None
+    return verdict if verdict in VERDICTS else None
+
+
+def _put_tags_with_verdict(store: Storage, key: str, tags: dict[str, str]) -> dict[str, str]:
+    """Write ``tags`` with a copy of the drawing's verdict; return what was written.
+
+    The copy serves tools that read tags only. S3 cannot write tags conditionally, so the verdict
+    is read again after the write: a :func:`mark` that landed meanwhile is copied by another write.
+    """
+    verdict = verdict_of(store, key)
+    while True:
+        written = {**tags, "verdict": verdict} if verdict else dict(tags)
+        store.put_tags(key, written)
+        latest = verdict_of(store, key)
+        if latest == verdict:
+            return written
+        verdict = latest
+
+
 def tag_drawing(store: Storage, key: str, model: Any = None) -> dict[str, str]:
     """Score the drawing at ``key`` with ``model`` (default: :func:`model_in_force`); write its tags.
 
-    A human ``verdict`` tag is kept as it is. Returns the tags written; raises :class:`NotFound`
-    if the drawing does not exist.
+    The tags carry a copy of the maintainer's verdict, if any. Returns the tags written; raises
+    :class:`NotFound` if the drawing does not exist.
     """
     from sanitizer import score_drawing
 
     ref = parse_drawing_key(key)
     png = store.get(key).data
-    previous = store.get_tags(key)
     model = model if model is not None else model_in_force(store)
     verdict = score_drawing(
         png, _record(store, ref), model, alphabet=ref.alphabet, letter=ref.letter, drawing_id=ref.id
     )
-    tags = verdict.to_tags()
-    if previous.get("verdict") in VERDICTS:
-        tags["verdict"] = previous["verdict"]
-    store.put_tags(key, tags)
-    return tags
+    return _put_tags_with_verdict(store, key, verdict.to_tags())
 
 
 def drawing_keys(store: Storage) -> Iterable[str]:
     return (key for key in store.list_keys(DRAWINGS_PREFIX) if key.endswith(".png"))
 
 
-def _sample(store: Storage, key: str, chosen: Container[str] | None = None) -> Any:
-    """The training sample of the drawing at ``key``; ``None`` if it is unusable, or neither
-    in ``chosen`` nor judged by the maintainer (then it is not decoded)."""
+def _sample(store: Storage, key: str) -> Any:
     from sanitizer import extract
 
     try:
         ref = parse_drawing_key(key)
-        verdict = store.get_tags(key).get("verdict")
-        if chosen is not None and ref.id not in chosen and verdict not in VERDICTS:
-            return None
+        verdict = verdict_of(store, key)
         return extract(store.get(key).data, ref.id, ref.alphabet, ref.letter, verdict)
     except (ValueError, NotFound):
         return None
 
 
-def _listed_drawings(store: Storage) -> Iterator[tuple[tuple[str, str], str]]:
+def _listed_refs(store: Storage) -> Iterator[DrawingRef]:
     for key in drawing_keys(store):
-        try:
-            ref = parse_drawing_key(key)
-        except ValueError:
-            continue
-        yield (ref.alphabet, ref.letter), ref.id
+        with suppress(ValueError):
+            yield parse_drawing_key(key)
 
 
 def refit(
@@ -121,24 +146,33 @@ def refit(
 ) -> Any:
     """Fit new models from a bounded sample of the stored drawings; store them, make them current.
 
-    The sample (:func:`sanitizer.sampling.bounded_sample`) holds at most ``per_letter``
-    drawings of each letter, chosen by a hash of their ids from the listing alone, plus every
-    drawing with the maintainer's verdict; only those are decoded. Returns the model.
+    The sample holds at most ``per_letter`` drawings of each letter (default
+    :data:`sanitizer.sampling.PER_LETTER`), chosen by a hash of their ids from the listing
+    alone (:func:`sanitizer.sampling.bounded_sample`), plus every drawing the maintainer has
+    judged (listed from their verdict objects). Nothing else is read. Returns the model.
     """
     from sanitizer import fit_models
     from sanitizer.sampling import PER_LETTER, bounded_sample
 
-    chosen = bounded_sample(_listed_drawings(store), per_letter or PER_LETTER)
+    judged = set()
+    for key in store.list_keys(VERDICTS_PREFIX):
+        with suppress(ValueError):
+            judged.add(parse_drawing_key(f"{DRAWINGS_PREFIX}{key[len(VERDICTS_PREFIX) : -5]}.png"))
+    chosen = bounded_sample(
+        (((ref.alphabet, ref.letter), ref.id) for ref in _listed_refs(store)),
+        per_letter or PER_LETTER,
+    )
+    wanted = {ref.png_key for ref in judged}
+    for ref in _listed_refs(store):
+        if ref.id in chosen:
+            wanted.add(ref.png_key)
+        if progress:
+            progress(1)
     samples = []
     with ThreadPoolExecutor(workers) as pool:
-        keys = drawing_keys(store)
-        # A chunk at a time: Executor.map would queue a future for every listed key at once.
-        while chunk := list(islice(keys, 1024)):
-            for sample in pool.map(lambda key: _sample(store, key, chosen), chunk):
-                if progress:
-                    progress(1)
-                if sample is not None:
-                    samples.append(sample)
+        for sample in pool.map(lambda key: _sample(store, key), sorted(wanted)):
+            if sample is not None:
+                samples.append(sample)
     model = fit_models(samples, **fit_options)
     store.put(model_key(model.version), model.to_json(), content_type="application/json")
     store.put_json(MODELS_CURRENT_KEY, {"version": model.version, "key": model_key(model.version)})
@@ -157,7 +191,7 @@ def rescore(
 
     With ``resume``, drawings already tagged by the current model version are skipped, so an
     interrupted run (or a Lambda reaching its time limit, via ``should_stop``) continues where it
-    stopped. Human verdicts are never overridden.
+    stopped. Human verdicts live apart from the tags (:func:`verdict_of`) and are never touched.
     """
     model = model_in_force(store)
     version = model.version if model is not None else None
@@ -202,10 +236,16 @@ def find_drawing(store: Storage, drawing_id: str) -> str:
 
 
 def mark(store: Storage, drawing_id: str, verdict: str) -> dict[str, str]:
-    """Record the maintainer's verdict (``ok`` or ``rejected``) on a drawing; return its tags."""
+    """Record the maintainer's verdict (``ok`` or ``rejected``) on a drawing; return its tags.
+
+    The verdict object is the record; the ``verdict`` tag is a copy for tools that read tags.
+    """
+    from .intake import utc_now
+
     if verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}")
     key = find_drawing(store, drawing_id)
+    store.put_json(parse_drawing_key(key).verdict_key, {"verdict": verdict, "marked": utc_now()})
     tags = store.get_tags(key)
     tags["verdict"] = verdict
     store.put_tags(key, tags)
