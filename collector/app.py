@@ -26,6 +26,10 @@ from chalicelib.validation import (
 
 app = Chalice(app_name="comnist-collector")
 app.log.setLevel(logging.INFO)
+# The API takes and gives JSON only. Chalice counts application/octet-stream as binary and
+# `chalice deploy` refuses a route whose content types differ in binary support, so no type is
+# binary here: an octet-stream body reaches the handler, which refuses it with its own message.
+app.api.binary_types = []
 
 # Every content type reaches the handler, which refuses all but JSON with its own clear message.
 ANY_CONTENT_TYPE = [

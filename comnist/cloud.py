@@ -1,4 +1,4 @@
-"""``comnist bootstrap`` (create a stage's buckets, record them in Chalice's config) and ``comnist push``."""
+"""``comnist bootstrap`` (a stage's buckets, site distribution and Chalice config) and ``comnist push``."""
 
 from __future__ import annotations
 
@@ -11,9 +11,14 @@ from typing import Any
 from chalicelib.keys import DRAWINGS_PREFIX
 from chalicelib.storage import LocalStorage, S3Storage, Storage
 
+from .grants import GRANTS, function_policy
 from .progress import Progress
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / "collector" / ".chalice"
+SITE_ORIGIN_ID = "site"
+# CloudFront's managed cache policy "CachingOptimized": caches by the objects' Cache-Control,
+# and lets CloudFront serve gzip and Brotli.
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 
 
 def bucket_names(stage: str, account: str) -> dict[str, str]:
@@ -25,74 +30,27 @@ def bucket_names(stage: str, account: str) -> dict[str, str]:
     }
 
 
-def stage_policy(drawings_bucket: str, contributors_bucket: str) -> dict[str, Any]:
-    """The least-privilege IAM policy of the collector's Lambda functions.
-
-    Drawings: read, write, delete (only to undo a half-written drawing), tag and list.
-    Contributors: write and read back one record at a time; never delete. Listing is allowed
-    under ``contributors/`` only because without it S3 answers a missing record with 403
-    instead of 404, and every first record of a session would fail as "storage unavailable".
-    """
-    drawings = f"arn:aws:s3:::{drawings_bucket}"
-    contributors = f"arn:aws:s3:::{contributors_bucket}"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "Logs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": "arn:aws:logs:*:*:*",
-            },
-            {
-                "Sid": "DrawingObjects",
-                "Effect": "Allow",
-                "Action": [
-                    "s3:GetObject",
-                    "s3:PutObject",
-                    "s3:DeleteObject",
-                    "s3:GetObjectTagging",
-                    "s3:PutObjectTagging",
-                ],
-                "Resource": f"{drawings}/*",
-            },
-            {
-                "Sid": "DrawingListing",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": drawings,
-            },
-            {
-                "Sid": "ContributorRecords",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": f"{contributors}/contributors/*",
-            },
-            {
-                "Sid": "ContributorMissingIs404",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": contributors,
-                "Condition": {"StringLike": {"s3:prefix": ["contributors/*"]}},
-            },
-        ],
-    }
-
-
 def write_stage_config(
-    stage: str, names: dict[str, str], site_origin: str, chalice_dir: Path = CHALICE_DIR
+    stage: str,
+    names: dict[str, str],
+    site_origin: str,
+    chalice_dir: Path = CHALICE_DIR,
+    *,
+    region: str,
+    account: str,
 ) -> None:
-    """Record a stage's bucket names, site origin and policy in ``.chalice/``."""
+    """Record a stage's bucket names, site origin and its functions' policies in ``.chalice/``.
+
+    Each function gets its own role and policy file, ``policy-<stage>-<function>.json``, written
+    from :data:`comnist.grants.GRANTS`.
+    """
     config_path = chalice_dir / "config.json"
     config = json.loads(config_path.read_text())
     stage_config = config.setdefault("stages", {}).setdefault(stage, {})
-    stage_config.update(
-        {
-            "api_gateway_stage": "api",
-            "autogen_policy": False,
-            "iam_policy_file": f"policy-{stage}.json",
-        }
-    )
+    stage_config.update({"api_gateway_stage": "api", "autogen_policy": False})
+    # A function without its own policy file must fail to deploy, not share a broader one.
+    stage_config.pop("iam_policy_file", None)
+    (chalice_dir / f"policy-{stage}.json").unlink(missing_ok=True)
     stage_config.setdefault("environment_variables", {}).update(
         {
             "COMNIST_DRAWINGS_BUCKET": names["drawings"],
@@ -100,9 +58,20 @@ def write_stage_config(
             "COMNIST_SITE_ORIGINS": site_origin,
         }
     )
+    functions = stage_config.setdefault("lambda_functions", {})
+    for function in GRANTS:
+        policy_file = f"policy-{stage}-{function}.json"
+        functions.setdefault(function, {})["iam_policy_file"] = policy_file
+        policy = function_policy(
+            function,
+            names,
+            region=region,
+            account=account,
+            app_name=config["app_name"],
+            stage=stage,
+        )
+        (chalice_dir / policy_file).write_text(json.dumps(policy, indent=2) + "\n")
     config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
-    policy = stage_policy(names["drawings"], names["contributors"])
-    (chalice_dir / f"policy-{stage}.json").write_text(json.dumps(policy, indent=2) + "\n")
 
 
 def _ensure_bucket(s3: Any, name: str, region: str) -> bool:
@@ -122,21 +91,17 @@ def _ensure_bucket(s3: Any, name: str, region: str) -> bool:
     return True
 
 
-def _block_public_access(s3: Any, name: str, *, allow_public_policy: bool) -> None:
-    """Block public ACLs always; a bucket policy may make the website bucket publicly readable."""
+def _make_private(s3: Any, name: str) -> None:
+    """Block every public access and encrypt at rest."""
     s3.put_public_access_block(
         Bucket=name,
         PublicAccessBlockConfiguration={
             "BlockPublicAcls": True,
             "IgnorePublicAcls": True,
-            "BlockPublicPolicy": not allow_public_policy,
-            "RestrictPublicBuckets": not allow_public_policy,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
         },
     )
-
-
-def _make_private(s3: Any, name: str) -> None:
-    _block_public_access(s3, name, allow_public_policy=False)
     s3.put_bucket_encryption(
         Bucket=name,
         ServerSideEncryptionConfiguration={
@@ -145,53 +110,175 @@ def _make_private(s3: Any, name: str) -> None:
     )
 
 
-def _make_website(s3: Any, name: str) -> None:
-    _block_public_access(s3, name, allow_public_policy=True)
-    s3.put_bucket_website(
-        Bucket=name,
-        WebsiteConfiguration={
-            "IndexDocument": {"Suffix": "index.html"},
-            "ErrorDocument": {"Key": "404.html"},
-        },
+def _origin_access_control(cloudfront: Any, name: str) -> str:
+    """The id of the origin access control ``name``, created if missing."""
+    listing = cloudfront.list_origin_access_controls()["OriginAccessControlList"]
+    for item in listing.get("Items") or []:
+        if item["Name"] == name:
+            return item["Id"]
+    created = cloudfront.create_origin_access_control(
+        OriginAccessControlConfig={
+            "Name": name,
+            "Description": "CloudFront signs its requests to the private site bucket",
+            "SigningProtocol": "sigv4",
+            "SigningBehavior": "always",
+            "OriginAccessControlOriginType": "s3",
+        }
     )
+    return created["OriginAccessControl"]["Id"]
+
+
+def find_site_distribution(cloudfront: Any, bucket: str) -> dict[str, Any] | None:
+    """The CloudFront distribution whose origin is the site bucket ``bucket``, if there is one."""
+    for page in cloudfront.get_paginator("list_distributions").paginate():
+        for item in page["DistributionList"].get("Items") or []:
+            origins = item["Origins"].get("Items") or []
+            if any(origin["DomainName"].startswith(f"{bucket}.s3.") for origin in origins):
+                return item
+    return None
+
+
+def site_distribution_config(
+    stage: str,
+    bucket: str,
+    region: str,
+    access_control: str,
+    domain: str | None = None,
+    certificate_arn: str | None = None,
+) -> dict[str, Any]:
+    """The site's CloudFront distribution: HTTPS only, compressed, the private bucket as origin.
+
+    The bucket answers a missing key with 403 (CloudFront may not list it): both 403 and 404
+    become the site's 404 page.
+    """
+    if certificate_arn:
+        certificate = {
+            "ACMCertificateArn": certificate_arn,
+            "SSLSupportMethod": "sni-only",
+            "MinimumProtocolVersion": "TLSv1.2_2021",
+        }
+    else:
+        certificate = {"CloudFrontDefaultCertificate": True}
+    methods = ["GET", "HEAD"]
+    return {
+        "CallerReference": f"comnist-{stage}-site",
+        "Comment": f"CoMNIST site, stage {stage}",
+        "Enabled": True,
+        "DefaultRootObject": "index.html",
+        "Aliases": {"Quantity": 1, "Items": [domain]} if domain else {"Quantity": 0},
+        "Origins": {
+            "Quantity": 1,
+            "Items": [
+                {
+                    "Id": SITE_ORIGIN_ID,
+                    "DomainName": f"{bucket}.s3.{region}.amazonaws.com",
+                    "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    "OriginAccessControlId": access_control,
+                }
+            ],
+        },
+        "DefaultCacheBehavior": {
+            "TargetOriginId": SITE_ORIGIN_ID,
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "Compress": True,
+            "CachePolicyId": CACHING_OPTIMIZED,
+            "AllowedMethods": {
+                "Quantity": len(methods),
+                "Items": methods,
+                "CachedMethods": {"Quantity": len(methods), "Items": methods},
+            },
+        },
+        "CustomErrorResponses": {
+            "Quantity": 2,
+            "Items": [
+                {
+                    "ErrorCode": code,
+                    "ResponsePagePath": "/404.html",
+                    "ResponseCode": "404",
+                    "ErrorCachingMinTTL": 60,
+                }
+                for code in (403, 404)
+            ],
+        },
+        "ViewerCertificate": certificate,
+        "HttpVersion": "http2and3",
+        "IsIPV6Enabled": True,
+    }
+
+
+def _serve_site(
+    s3: Any,
+    cloudfront: Any,
+    stage: str,
+    bucket: str,
+    region: str,
+    domain: str | None,
+    certificate_arn: str | None,
+) -> str:
+    """Put the private site bucket behind CloudFront (idempotently); return the distribution's domain."""
+    distribution = find_site_distribution(cloudfront, bucket)
+    if distribution is None:
+        access_control = _origin_access_control(cloudfront, f"comnist-{stage}-site")
+        config = site_distribution_config(
+            stage, bucket, region, access_control, domain, certificate_arn
+        )
+        distribution = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]
+        print(f"created https://{distribution['DomainName']}")
+    else:
+        print(f"exists  https://{distribution['DomainName']}")
+    # Once a public website bucket (earlier bootstraps): no website, only CloudFront may read it.
+    s3.delete_bucket_website(Bucket=bucket)
     s3.put_bucket_policy(
-        Bucket=name,
+        Bucket=bucket,
         Policy=json.dumps(
             {
                 "Version": "2012-10-17",
                 "Statement": [
                     {
-                        "Sid": "PublicReadOfTheSite",
+                        "Sid": "OnlyTheSiteDistributionReads",
                         "Effect": "Allow",
-                        "Principal": "*",
+                        "Principal": {"Service": "cloudfront.amazonaws.com"},
                         "Action": "s3:GetObject",
-                        "Resource": f"arn:aws:s3:::{name}/*",
+                        "Resource": f"arn:aws:s3:::{bucket}/*",
+                        "Condition": {"StringEquals": {"AWS:SourceArn": distribution["ARN"]}},
                     }
                 ],
             }
         ),
     )
+    return distribution["DomainName"]
 
 
 def bootstrap(
-    stage: str, region: str, site_origin: str | None = None, chalice_dir: Path = CHALICE_DIR
+    stage: str,
+    region: str,
+    chalice_dir: Path = CHALICE_DIR,
+    *,
+    domain: str | None = None,
+    certificate_arn: str | None = None,
 ) -> dict[str, str]:
-    """Create (idempotently) and configure a stage's buckets and record them; return their names."""
+    """Create (idempotently) and configure a stage's buckets, site distribution and config.
+
+    Returns the bucket names and, under ``"site_url"``, the site's https URL.
+    """
     import boto3
 
+    if domain and not certificate_arn:
+        raise ValueError("a site domain needs its ACM certificate (--certificate-arn)")
     account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
     names = bucket_names(stage, account)
     s3 = boto3.client("s3", region_name=region)
     for name in names.values():
         created = _ensure_bucket(s3, name, region)
         print(f"{'created' if created else 'exists '} s3://{name}")
-    _make_private(s3, names["drawings"])
-    _make_private(s3, names["contributors"])
-    _make_website(s3, names["site"])
-    origin = site_origin or f"http://{names['site']}.s3-website-{region}.amazonaws.com"
-    write_stage_config(stage, names, origin, chalice_dir)
+        _make_private(s3, name)
+    cloudfront = boto3.client("cloudfront", region_name=region)
+    site_domain = _serve_site(s3, cloudfront, stage, names["site"], region, domain, certificate_arn)
+    site_url = f"https://{domain or site_domain}"
+    write_stage_config(stage, names, site_url, chalice_dir, region=region, account=account)
     print(f"recorded the {stage} stage in {chalice_dir / 'config.json'}")
-    return names
+    print(f"site: {site_url}")
+    return {**names, "site_url": site_url}
 
 
 def push(
@@ -231,7 +318,13 @@ def run_bootstrap(args: argparse.Namespace) -> int:
     import boto3
 
     region = args.region or boto3.session.Session().region_name or "us-east-1"
-    bootstrap(args.stage, region, args.site_origin, args.chalice_dir)
+    bootstrap(
+        args.stage,
+        region,
+        args.chalice_dir,
+        domain=args.domain,
+        certificate_arn=args.certificate_arn,
+    )
     return 0
 
 
@@ -251,7 +344,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--stage", required=True, help="dev, prod, ...")
     parser.add_argument("--region", default=None, help="AWS region (default: your AWS config's)")
     parser.add_argument(
-        "--site-origin", default=None, help="the site's public origin, if not the bucket website"
+        "--domain", default=None, help="the site's own domain name (default: CloudFront's)"
+    )
+    parser.add_argument(
+        "--certificate-arn",
+        default=None,
+        help="the ACM certificate (in us-east-1) of --domain, for HTTPS on it",
     )
     parser.add_argument(
         "--chalice-dir",
