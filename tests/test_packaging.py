@@ -144,3 +144,35 @@ def test_handlers_import_from_the_package_without_numpy(package, tmp_path):
     assert result.returncode == 0, result.stderr
     pins = pinned_versions()
     assert result.stdout.split() == [pins["numpy"], pins["pillow"]]
+
+
+# Lambda's runtimes and their OS's glibc: python3.11 on Amazon Linux 2, 3.12 and 3.13 on 2023.
+RUNTIME_GLIBC = {"3.11": (2, 26), "3.12": (2, 34), "3.13": (2, 34)}
+MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
+
+
+@pytest.mark.parametrize("architecture", sorted(MACHINES))
+@pytest.mark.parametrize("python", sorted(RUNTIME_GLIBC))
+def test_the_pins_resolve_to_manylinux_wheels_for_every_lambda_runtime(
+    python, architecture, tmp_path
+):
+    """What Chalice downloads when it deploys from that Python, for that architecture."""
+    machine = MACHINES[architecture]
+    abi = f"cp{python.replace('.', '')}"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+        + ["--only-binary", ":all:", "--implementation", "cp", "--abi", abi]
+        + ["--python-version", python, "--platform", f"manylinux2014_{machine}"]
+        + ["--requirement", str(COLLECTOR / "requirements.txt"), "--dest", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    wheels = {path.name.split("-")[0].lower(): path for path in tmp_path.glob("*.whl")}
+    assert {name: path.name.split("-")[1] for name, path in wheels.items()} == pinned_versions()
+    for path in wheels.values():
+        assert f"-{abi}-{abi}-" in path.name and machine in path.name, path.name
+        with zipfile.ZipFile(path) as archive:
+            shared = [n for n in archive.namelist() if re.search(r"\.so(\.\d+)*$", n)]
+            needed = max(glibc_needed(archive.read(n)) for n in shared)
+        assert needed <= RUNTIME_GLIBC[python], f"{path.name} needs glibc {needed}"
