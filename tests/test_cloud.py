@@ -208,3 +208,22 @@ def test_push_command_uploads_drawings_and_contributors(aws, tmp_path, capsys):
         "skipped": 1,
     }
     assert S3Storage("contributors", aws).get_json("contributors/s.json") == {"name": "Ann"}
+
+
+def readme_grants() -> set[tuple[str, str, str]]:
+    """``(function, action, resource)`` of each row of the README's permissions table."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("### Permissions of each function", 1)[1].split("\n#", 1)[0]
+    rows = set()
+    for line in section.splitlines():
+        cells = [cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or cells[0] in ("function", "---"):
+            continue
+        for action in cells[1].split(","):
+            rows.add((cells[0], action.strip().strip("`"), cells[2]))
+    return rows
+
+
+def test_the_readme_table_is_the_grants_table():
+    tabled = {(f, action, resource) for f, grants in GRANTS.items() for action, resource in grants}
+    assert readme_grants() == tabled

@@ -14,6 +14,7 @@ those in the rehearsal's processes only.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -298,17 +299,55 @@ def unpacked_function(rehearsal: Rehearsal, function: str, target: Path) -> Path
     raise AssertionError(f"no package in .chalice/deployments is the code of {function}")
 
 
-def invoke(rehearsal: Rehearsal, function: str, event: dict[str, Any], package: Path) -> Any:
-    """Run a deployed function's handler on ``event`` as Lambda would: its package, its settings."""
+@dataclass
+class DeployedFunction:
+    """A deployed function's configuration and temporary credentials of its own role."""
+
+    configuration: dict[str, Any]
+    credentials: dict[str, str]
+
+
+def deployed_function(rehearsal: Rehearsal, function: str) -> DeployedFunction:
     configuration = function_configuration(rehearsal, function)
+    answer = rehearsal.client("sts").assume_role(
+        RoleArn=configuration["Role"], RoleSessionName=configuration["FunctionName"]
+    )
+    credentials = answer["Credentials"]
+    return DeployedFunction(
+        configuration,
+        {
+            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": credentials["SessionToken"],
+        },
+    )
+
+
+@contextlib.contextmanager
+def permissions_enforced(rehearsal: Rehearsal) -> Iterator[None]:
+    """moto checks each request against the caller's IAM policies, as AWS does, until the end."""
+    import requests
+
+    requests.post(f"{rehearsal.endpoint}/moto-api/reset-auth", data=b"0", timeout=10)
+    try:
+        yield
+    finally:
+        requests.post(f"{rehearsal.endpoint}/moto-api/reset-auth", data=b"inf", timeout=10)
+
+
+def invoke(
+    rehearsal: Rehearsal, function: DeployedFunction, event: dict[str, Any], package: Path
+) -> Any:
+    """Run a deployed function's handler on ``event`` as Lambda would: its package, its settings,
+    its role's credentials."""
+    configuration = function.configuration
     site_packages = next(p for p in sys.path if p.endswith("site-packages"))
     env = {
         "PATH": os.environ["PATH"],
         # Lambda's Python runtime supplies boto3; everything else comes from the package.
         "PYTHONPATH": f"{package}{os.pathsep}{site_packages}",
         "AWS_ENDPOINT_URL": rehearsal.endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        **function.credentials,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_LAMBDA_FUNCTION_NAME": configuration["FunctionName"],
@@ -326,6 +365,26 @@ def invoke(rehearsal: Rehearsal, function: str, event: dict[str, Any], package: 
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def role_s3(rehearsal: Rehearsal, function: DeployedFunction) -> Any:
+    """An S3 client with the function's role."""
+    import boto3
+
+    credentials = {k.lower(): v for k, v in function.credentials.items()}
+    session = boto3.session.Session(region_name=REGION, **credentials)
+    return session.client("s3", endpoint_url=rehearsal.endpoint)
+
+
+def denied(rehearsal: Rehearsal, function: DeployedFunction, call: str, **params: Any) -> bool:
+    """Whether S3 refuses ``call`` to the function's role."""
+    from botocore.exceptions import ClientError
+
+    try:
+        getattr(role_s3(rehearsal, function), call)(**params)
+    except ClientError as error:
+        return error.response["Error"]["Code"] == "AccessDenied"
+    return False
 
 
 def gateway_event(method: str, path: str, body: str | None, headers: dict[str, str]) -> dict:
@@ -353,63 +412,73 @@ def gateway_event(method: str, path: str, body: str | None, headers: dict[str, s
     }
 
 
-def test_the_deployed_handlers_store_tag_and_count_a_drawing(rehearsal, tmp_path):
+def test_the_deployed_handlers_store_tag_and_count_a_drawing_under_their_own_roles(
+    rehearsal, tmp_path
+):
     package = unpacked_function(rehearsal, "api_handler", tmp_path / "package")
+    assert unpacked_function(rehearsal, "on_new_drawing", package) == package
+    api = deployed_function(rehearsal, "api_handler")
+    scorer = deployed_function(rehearsal, "on_new_drawing")
+    drawings, contributors = rehearsal.names["drawings"], rehearsal.names["contributors"]
     body = drawing_body()
+    ref = DrawingRef(body["alphabet"], body["letter"], body["id"])
     headers = {
         "Content-Type": "application/json",
         "Origin": rehearsal.site_url,
         "CloudFront-Viewer-Country": "KZ",
     }
-    posted = invoke(
-        rehearsal,
-        "api_handler",
-        gateway_event("POST", "/drawings", json.dumps(body), headers),
-        package,
-    )
-    assert posted["statusCode"] == 201, posted
-    assert posted["headers"]["Access-Control-Allow-Origin"] == rehearsal.site_url
-
-    s3 = rehearsal.client("s3")
-    drawings = rehearsal.names["drawings"]
-    ref = DrawingRef(body["alphabet"], body["letter"], body["id"])
-    head = s3.head_object(Bucket=drawings, Key=ref.png_key)
-    assert head["ContentType"] == "image/png"
-    record = json.loads(s3.get_object(Bucket=drawings, Key=ref.record_key)["Body"].read())
-    assert record["country"] == "KZ" and record["letter"] == "Ж"
-
-    assert unpacked_function(rehearsal, "on_new_drawing", package) == package
-    event = s3_object_created_event(drawings, ref.png_key, head["ContentLength"], head["ETag"])
-    event["Records"][0]["awsRegion"] = REGION
-    tagged = invoke(rehearsal, "on_new_drawing", event, package)
-    tags = {
-        t["Key"]: t["Value"]
-        for t in s3.get_object_tagging(Bucket=drawings, Key=ref.png_key)["TagSet"]
-    }
-    assert tags["status"] == tagged["status"] and tags["status"] in ("ok", "suspicious", "unscored")
-
-    stats = invoke(rehearsal, "api_handler", gateway_event("GET", "/stats", None, {}), package)
-    assert stats["statusCode"] == 200
-    counts = json.loads(stats["body"])["alphabets"]["cyrillic"]
-    assert counts["letters"]["Ж"] == 1 and counts["total"] == 1
-
     contributor = {
         "session": body["session"],
         "name": "Айгерим",
         "consent": {"thanks_page": True, "updates": False},
         "count": 1,
     }
-    for status in (201, 200):
-        answer = invoke(
+    record_key = f"contributors/{body['session']}.json"
+    s3 = rehearsal.client("s3")
+    with permissions_enforced(rehearsal):
+        drawing = gateway_event("POST", "/drawings", json.dumps(body), headers)
+        posted = invoke(rehearsal, api, drawing, package)
+        assert posted["statusCode"] == 201, posted
+        assert posted["headers"]["Access-Control-Allow-Origin"] == rehearsal.site_url
+        assert invoke(rehearsal, api, drawing, package)["statusCode"] == 200, "a replay"
+
+        png = role_s3(rehearsal, scorer).head_object(Bucket=drawings, Key=ref.png_key)
+        event = s3_object_created_event(drawings, ref.png_key, png["ContentLength"], png["ETag"])
+        event["Records"][0]["awsRegion"] = REGION
+        tagged = invoke(rehearsal, scorer, event, package)
+
+        stats = invoke(rehearsal, api, gateway_event("GET", "/stats", None, {}), package)
+        for status in (201, 200):
+            sent = gateway_event("POST", "/contributors", json.dumps(contributor), headers)
+            answer = invoke(rehearsal, api, sent, package)
+            assert answer["statusCode"] == status, answer
+
+        for function in (api, scorer):
+            assert denied(rehearsal, function, "get_object", Bucket=contributors, Key=record_key)
+            assert denied(rehearsal, function, "list_objects_v2", Bucket=contributors)
+        assert denied(rehearsal, scorer, "put_object", Bucket=contributors, Key=record_key)
+        assert denied(
             rehearsal,
-            "api_handler",
-            gateway_event("POST", "/contributors", json.dumps(contributor), headers),
-            package,
+            api,
+            "put_object_tagging",
+            Bucket=drawings,
+            Key=ref.png_key,
+            Tagging={"TagSet": [{"Key": "verdict", "Value": "ok"}]},
         )
-        assert answer["statusCode"] == status, answer
-    stored = s3.get_object(
-        Bucket=rehearsal.names["contributors"], Key=f"contributors/{body['session']}.json"
-    )
+        assert denied(rehearsal, api, "get_object", Bucket=drawings, Key="models/current.json")
+
+    head = s3.head_object(Bucket=drawings, Key=ref.png_key)
+    assert head["ContentType"] == "image/png"
+    record = json.loads(s3.get_object(Bucket=drawings, Key=ref.record_key)["Body"].read())
+    assert record["country"] == "KZ" and record["letter"] == "Ж"
+    tag_set = s3.get_object_tagging(Bucket=drawings, Key=ref.png_key)["TagSet"]
+    tags = {tag["Key"]: tag["Value"] for tag in tag_set}
+    assert tags["status"] == tagged["status"] and tags["status"] in ("ok", "suspicious", "unscored")
+
+    assert stats["statusCode"] == 200
+    counts = json.loads(stats["body"])["alphabets"]["cyrillic"]
+    assert counts["letters"]["Ж"] == 1 and counts["total"] == 1
+    stored = s3.get_object(Bucket=contributors, Key=record_key)
     assert json.loads(stored["Body"].read())["name"] == "Айгерим"
 
 
