@@ -7,6 +7,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from chalicelib.keys import DRAWINGS_PREFIX
 from chalicelib.storage import LocalStorage, S3Storage, Storage
@@ -19,6 +20,11 @@ SITE_ORIGIN_ID = "site"
 # CloudFront's managed cache policy "CachingOptimized": caches by the objects' Cache-Control,
 # and lets CloudFront serve gzip and Brotli.
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+API_ORIGIN_ID = "api"
+# Managed policies for the API's route: no caching; every viewer header but Host, and
+# CloudFront's own headers (CloudFront-Viewer-Country among them), reach the API.
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 
 def bucket_names(stage: str, account: str) -> dict[str, str]:
@@ -206,6 +212,73 @@ def site_distribution_config(
     }
 
 
+def deployed_api_domain(stage: str, chalice_dir: Path = CHALICE_DIR) -> str | None:
+    """The API Gateway domain ``chalice deploy`` recorded for ``stage``, if it has deployed."""
+    try:
+        deployed = json.loads((chalice_dir / "deployed" / f"{stage}.json").read_text())
+    except FileNotFoundError:
+        return None
+    for resource in deployed.get("resources", []):
+        if resource.get("resource_type") == "rest_api":
+            return urlparse(resource["rest_api_url"]).hostname
+    return None
+
+
+def api_route(api_domain: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The origin and cache behaviour that send the site's ``/api/*`` to the API's ``api`` stage.
+
+    The site then calls its own origin (no CORS preflight), and CloudFront adds the
+    ``CloudFront-Viewer-Country`` header the collector records. Nothing is cached at the edge;
+    the viewer's Host is not forwarded, since API Gateway answers only to its own.
+    """
+    origin = {
+        "Id": API_ORIGIN_ID,
+        "DomainName": api_domain,
+        "CustomOriginConfig": {
+            "HTTPPort": 80,
+            "HTTPSPort": 443,
+            "OriginProtocolPolicy": "https-only",
+            "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]},
+        },
+    }
+    methods = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+    behaviour = {
+        "PathPattern": "/api/*",
+        "TargetOriginId": API_ORIGIN_ID,
+        "ViewerProtocolPolicy": "https-only",
+        "Compress": True,
+        "CachePolicyId": CACHING_DISABLED,
+        "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST,
+        "AllowedMethods": {
+            "Quantity": len(methods),
+            "Items": methods,
+            "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]},
+        },
+    }
+    return origin, behaviour
+
+
+def _route_api(cloudfront: Any, distribution_id: str, api_domain: str) -> bool:
+    """Route the distribution's ``/api/*`` to ``api_domain``; return whether anything changed."""
+    answer = cloudfront.get_distribution_config(Id=distribution_id)
+    config = answer["DistributionConfig"]
+    origin, behaviour = api_route(api_domain)
+    origins = config["Origins"].get("Items") or []
+    behaviours = config.get("CacheBehaviors", {}).get("Items") or []
+    other_origins = [o for o in origins if o["Id"] != API_ORIGIN_ID]
+    others = [b for b in behaviours if b["PathPattern"] != behaviour["PathPattern"]]
+    if len(other_origins) < len(origins) and len(others) < len(behaviours):
+        (current,) = (o for o in origins if o["Id"] == API_ORIGIN_ID)
+        if current["DomainName"] == api_domain:
+            return False
+    config["Origins"] = {"Quantity": len(other_origins) + 1, "Items": [*other_origins, origin]}
+    config["CacheBehaviors"] = {"Quantity": len(others) + 1, "Items": [*others, behaviour]}
+    cloudfront.update_distribution(
+        Id=distribution_id, IfMatch=answer["ETag"], DistributionConfig=config
+    )
+    return True
+
+
 def _serve_site(
     s3: Any,
     cloudfront: Any,
@@ -214,8 +287,12 @@ def _serve_site(
     region: str,
     domain: str | None,
     certificate_arn: str | None,
+    api_domain: str | None,
 ) -> str:
-    """Put the private site bucket behind CloudFront (idempotently); return the distribution's domain."""
+    """Put the private site bucket behind CloudFront (idempotently); return the distribution's domain.
+
+    Once the stage's API is deployed, the distribution also routes ``/api/*`` to it.
+    """
     distribution = find_site_distribution(cloudfront, bucket)
     if distribution is None:
         access_control = _origin_access_control(cloudfront, f"comnist-{stage}-site")
@@ -226,6 +303,8 @@ def _serve_site(
         print(f"created https://{distribution['DomainName']}")
     else:
         print(f"exists  https://{distribution['DomainName']}")
+    if api_domain and _route_api(cloudfront, distribution["Id"], api_domain):
+        print(f"routed  https://{distribution['DomainName']}/api/* to {api_domain}")
     # Once a public website bucket (earlier bootstraps): no website, only CloudFront may read it.
     s3.delete_bucket_website(Bucket=bucket)
     s3.put_bucket_policy(
@@ -273,7 +352,10 @@ def bootstrap(
         print(f"{'created' if created else 'exists '} s3://{name}")
         _make_private(s3, name)
     cloudfront = boto3.client("cloudfront", region_name=region)
-    site_domain = _serve_site(s3, cloudfront, stage, names["site"], region, domain, certificate_arn)
+    api_domain = deployed_api_domain(stage, chalice_dir)
+    site_domain = _serve_site(
+        s3, cloudfront, stage, names["site"], region, domain, certificate_arn, api_domain
+    )
     site_url = f"https://{domain or site_domain}"
     write_stage_config(stage, names, site_url, chalice_dir, region=region, account=account)
     print(f"recorded the {stage} stage in {chalice_dir / 'config.json'}")

@@ -114,6 +114,33 @@ def test_bootstrap_creates_private_buckets_and_the_site_distribution_idempotentl
         assert contributors not in json.dumps(policy)
 
 
+def test_bootstrap_after_a_deploy_routes_the_sites_api_path_to_the_api(aws, tmp_path, capsys):
+    import boto3
+
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(CHALICE_DIR, chalice_dir)
+    bootstrap("staging", "eu-west-1", chalice_dir)
+    assert "routed" not in capsys.readouterr().out, "no API deployed yet"
+    api_url = "https://abc123.execute-api.eu-west-1.amazonaws.com/api/"
+    (chalice_dir / "deployed").mkdir()
+    (chalice_dir / "deployed" / "staging.json").write_text(
+        json.dumps({"resources": [{"resource_type": "rest_api", "rest_api_url": api_url}]})
+    )
+    names = bootstrap("staging", "eu-west-1", chalice_dir)
+    assert f"routed  {names['site_url']}/api/* to abc123.execute-api" in capsys.readouterr().out
+    bootstrap("staging", "eu-west-1", chalice_dir)
+    assert "routed" not in capsys.readouterr().out, "a rerun changes nothing"
+
+    cloudfront = boto3.client("cloudfront", region_name="eu-west-1")
+    (summary,) = cloudfront.list_distributions()["DistributionList"]["Items"]
+    config = cloudfront.get_distribution_config(Id=summary["Id"])["DistributionConfig"]
+    origins = {o["Id"]: o["DomainName"] for o in config["Origins"]["Items"]}
+    assert origins["api"] == "abc123.execute-api.eu-west-1.amazonaws.com"
+    (route,) = config["CacheBehaviors"]["Items"]
+    assert (route["PathPattern"], route["TargetOriginId"]) == ("/api/*", "api")
+    assert route["ViewerProtocolPolicy"] == "https-only", "a redirected POST loses its body"
+
+
 def test_a_custom_domain_needs_its_certificate(aws, tmp_path):
     chalice_dir = tmp_path / ".chalice"
     shutil.copytree(CHALICE_DIR, chalice_dir)

@@ -1,7 +1,8 @@
 """The README's deploy, rehearsed for real against moto in server mode.
 
 The maintainer's commands run as subprocesses, as the README gives them: ``comnist bootstrap``,
-``chalice deploy``, ``build_site.py ... --deploy``, and ``chalice delete`` at the end. They run
+``chalice deploy``, ``comnist bootstrap`` again (it routes the site's ``/api/*`` to the API),
+``build_site.py ... --deploy``, and ``chalice delete`` at the end. They run
 on a copy of ``collector/`` (``bootstrap --chalice-dir`` points there) so that the repository's
 own stages are never touched. Then the deployed handlers are driven as Lambda would drive them,
 from the deployment package that Chalice uploaded: an API Gateway POST, the S3 event its PNG
@@ -126,15 +127,9 @@ def rehearsal(tmp_path_factory) -> Iterator[Rehearsal]:
     outputs: dict[str, str] = {}
     stage = Rehearsal(endpoint, project, env, {}, "", "", outputs)
     try:
-        outputs["bootstrap"] = stage.run(
-            BIN / "comnist",
-            "bootstrap",
-            "--stage",
-            STAGE,
-            "--chalice-dir",
-            project / ".chalice",
-            cwd=ROOT,
-        )
+        bootstrap = (BIN / "comnist", "bootstrap", "--stage", STAGE)
+        bootstrap += ("--chalice-dir", project / ".chalice")
+        outputs["bootstrap"] = stage.run(*bootstrap, cwd=ROOT)
         config = json.loads((project / ".chalice" / "config.json").read_text())
         variables = config["stages"][STAGE]["environment_variables"]
         stage.names = {
@@ -145,11 +140,12 @@ def rehearsal(tmp_path_factory) -> Iterator[Rehearsal]:
         stage.site_url = re.search(r"^site: (\S+)$", outputs["bootstrap"], re.M)[1]
         outputs["deploy"] = stage.run(BIN / "chalice", "deploy", "--stage", STAGE, cwd=project)
         stage.api_url = re.search(r"Rest API URL: (\S+)", outputs["deploy"])[1]
+        outputs["route"] = stage.run(*bootstrap, cwd=ROOT)
         outputs["site"] = stage.run(
             BIN / "python",
             ROOT / "build_site.py",
             "--api-url",
-            stage.api_url,
+            "/api",
             "--site-url",
             stage.site_url,
             "--contributors-bucket",
@@ -267,18 +263,26 @@ def test_the_site_is_served_by_cloudfront_from_private_buckets(rehearsal):
     assert script["ContentType"].endswith("javascript; charset=utf-8")
     assert script["CacheControl"] == "public, max-age=31536000, immutable"
     html = s3.get_object(Bucket=site, Key="fr/index.html")["Body"].read().decode()
-    assert f'"api": "{rehearsal.api_url.rstrip("/")}"' in html
+    assert '"api": "/api"' in html, "the site calls the API on its own origin"
     assert f'href="{rehearsal.site_url}/fr/"' in html
 
     cloudfront = rehearsal.client("cloudfront")
     (summary,) = cloudfront.list_distributions()["DistributionList"]["Items"]
     assert rehearsal.site_url == f"https://{summary['DomainName']}"
     config = cloudfront.get_distribution_config(Id=summary["Id"])["DistributionConfig"]
-    (origin,) = config["Origins"]["Items"]
-    assert origin["DomainName"] == f"{site}.s3.{REGION}.amazonaws.com"
+    origins = {o["Id"]: o for o in config["Origins"]["Items"]}
+    assert origins.keys() == {"site", "api"}
+    assert origins["site"]["DomainName"] == f"{site}.s3.{REGION}.amazonaws.com"
     behaviour = config["DefaultCacheBehavior"]
     assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https" and behaviour["Compress"]
     assert config["DefaultRootObject"] == "index.html"
+    api_domain = rehearsal.api_url.split("/")[2]
+    assert f"routed  {rehearsal.site_url}/api/* to {api_domain}" in rehearsal.outputs["route"]
+    assert origins["api"]["DomainName"] == api_domain
+    (route,) = config["CacheBehaviors"]["Items"]
+    assert route["PathPattern"] == "/api/*" and route["TargetOriginId"] == "api"
+    assert route["ViewerProtocolPolicy"] == "https-only"
+    assert "POST" in route["AllowedMethods"]["Items"]
     (reader,) = json.loads(s3.get_bucket_policy(Bucket=site)["Policy"])["Statement"]
     assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert reader["Condition"]["StringEquals"]["AWS:SourceArn"] == summary["ARN"]
