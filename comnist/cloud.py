@@ -154,8 +154,8 @@ def site_distribution_config(
 ) -> dict[str, Any]:
     """The site's CloudFront distribution: HTTPS only, compressed, the private bucket as origin.
 
-    The bucket answers a missing key with 403 (CloudFront may not list it): both 403 and 404
-    become the site's 404 page.
+    A missing page is the site's 404 page. Only 404 is mapped, since error pages apply to the
+    whole distribution: the API's JSON refusals (403 among them) pass through as they are.
     """
     if certificate_arn:
         certificate = {
@@ -195,15 +195,14 @@ def site_distribution_config(
             },
         },
         "CustomErrorResponses": {
-            "Quantity": 2,
+            "Quantity": 1,
             "Items": [
                 {
-                    "ErrorCode": code,
+                    "ErrorCode": 404,
                     "ResponsePagePath": "/404.html",
                     "ResponseCode": "404",
                     "ErrorCachingMinTTL": 60,
                 }
-                for code in (403, 404)
             ],
         },
         "ViewerCertificate": certificate,
@@ -265,12 +264,11 @@ def _route_api(cloudfront: Any, distribution_id: str, api_domain: str) -> bool:
     origin, behaviour = api_route(api_domain)
     origins = config["Origins"].get("Items") or []
     behaviours = config.get("CacheBehaviors", {}).get("Items") or []
+    routed = any(b["PathPattern"] == behaviour["PathPattern"] for b in behaviours)
+    if routed and {o["Id"]: o["DomainName"] for o in origins}.get(API_ORIGIN_ID) == api_domain:
+        return False
     other_origins = [o for o in origins if o["Id"] != API_ORIGIN_ID]
     others = [b for b in behaviours if b["PathPattern"] != behaviour["PathPattern"]]
-    if len(other_origins) < len(origins) and len(others) < len(behaviours):
-        (current,) = (o for o in origins if o["Id"] == API_ORIGIN_ID)
-        if current["DomainName"] == api_domain:
-            return False
     config["Origins"] = {"Quantity": len(other_origins) + 1, "Items": [*other_origins, origin]}
     config["CacheBehaviors"] = {"Quantity": len(others) + 1, "Items": [*others, behaviour]}
     cloudfront.update_distribution(
@@ -307,23 +305,22 @@ def _serve_site(
         print(f"routed  https://{distribution['DomainName']}/api/* to {api_domain}")
     # Once a public website bucket (earlier bootstraps): no website, only CloudFront may read it.
     s3.delete_bucket_website(Bucket=bucket)
+    # Listing only makes a missing key answer 404 instead of 403; viewers cannot list.
+    grants = {"OnlyTheSiteDistributionReads": ("s3:GetObject", f"arn:aws:s3:::{bucket}/*")}
+    grants["MissingPagesAre404"] = ("s3:ListBucket", f"arn:aws:s3:::{bucket}")
+    statements = [
+        {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": action,
+            "Resource": resource,
+            "Condition": {"StringEquals": {"AWS:SourceArn": distribution["ARN"]}},
+        }
+        for sid, (action, resource) in grants.items()
+    ]
     s3.put_bucket_policy(
-        Bucket=bucket,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "OnlyTheSiteDistributionReads",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "cloudfront.amazonaws.com"},
-                        "Action": "s3:GetObject",
-                        "Resource": f"arn:aws:s3:::{bucket}/*",
-                        "Condition": {"StringEquals": {"AWS:SourceArn": distribution["ARN"]}},
-                    }
-                ],
-            }
-        ),
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements})
     )
     return distribution["DomainName"]
 
@@ -426,7 +423,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--stage", required=True, help="dev, prod, ...")
     parser.add_argument("--region", default=None, help="AWS region (default: your AWS config's)")
     parser.add_argument(
-        "--domain", default=None, help="the site's own domain name (default: CloudFront's)"
+        "--domain",
+        default=None,
+        help="the site's own domain name, set when the distribution is created (default: CloudFront's)",
     )
     parser.add_argument(
         "--certificate-arn",

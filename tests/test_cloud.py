@@ -69,9 +69,15 @@ def test_bootstrap_creates_private_buckets_and_the_site_distribution_idempotentl
     assert (
         control["SigningBehavior"] == "always" and control["OriginAccessControlOriginType"] == "s3"
     )
-    (reader,) = json.loads(aws.get_bucket_policy(Bucket=names["site"])["Policy"])["Statement"]
-    assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"}
-    assert reader["Condition"] == {"StringEquals": {"AWS:SourceArn": distribution["ARN"]}}
+    readers = json.loads(aws.get_bucket_policy(Bucket=names["site"])["Policy"])["Statement"]
+    site_arn = f"arn:aws:s3:::{names['site']}"
+    assert {(r["Action"], r["Resource"]) for r in readers} == {
+        ("s3:GetObject", f"{site_arn}/*"),
+        ("s3:ListBucket", site_arn),
+    }
+    for reader in readers:
+        assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+        assert reader["Condition"] == {"StringEquals": {"AWS:SourceArn": distribution["ARN"]}}
     with pytest.raises(ClientError):
         aws.get_bucket_website(Bucket=names["site"])
 

@@ -283,9 +283,10 @@ def test_the_site_is_served_by_cloudfront_from_private_buckets(rehearsal):
     assert route["PathPattern"] == "/api/*" and route["TargetOriginId"] == "api"
     assert route["ViewerProtocolPolicy"] == "https-only"
     assert "POST" in route["AllowedMethods"]["Items"]
-    (reader,) = json.loads(s3.get_bucket_policy(Bucket=site)["Policy"])["Statement"]
-    assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"}
-    assert reader["Condition"]["StringEquals"]["AWS:SourceArn"] == summary["ARN"]
+    for reader in json.loads(s3.get_bucket_policy(Bucket=site)["Policy"])["Statement"]:
+        assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+        assert reader["Condition"]["StringEquals"]["AWS:SourceArn"] == summary["ARN"]
+    assert [e["ErrorCode"] for e in config["CustomErrorResponses"]["Items"]] == [404]
     invalidations = cloudfront.list_invalidations(DistributionId=summary["Id"])
     assert invalidations["InvalidationList"]["Quantity"] == 1, rehearsal.outputs["site"]
 
