@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Rate, Response
-from chalice.app import S3Event
+from chalice.app import CloudWatchEvent, S3Event
 
 from chalicelib import config, events, intake, stats
 from chalicelib.stage import drawings_bucket_name, refit_rate_hours
@@ -134,11 +134,12 @@ def on_new_drawing(event: S3Event) -> dict[str, Any]:
 
 
 @app.schedule(Rate(refit_rate_hours(), unit=Rate.HOURS))
-def refit_and_rescore(event: Any) -> dict[str, Any]:
+def refit_and_rescore(event: CloudWatchEvent) -> dict[str, Any]:
     """Refit the sanitizer models from every drawing, then re-tag drawings until time runs out."""
     from chalicelib import sanitizing
 
-    context = app.lambda_context
+    # This run's own Lambda context: ``app.lambda_context`` is only set by HTTP requests.
+    context = event.context
     store = config.drawings_store()
     model = sanitizing.refit(store)
     counts = sanitizing.rescore(

@@ -417,6 +417,21 @@ def gateway_event(method: str, path: str, body: str | None, headers: dict[str, s
     }
 
 
+def scheduled_event(rule_arn: str) -> dict[str, Any]:
+    """The event EventBridge sends a scheduled rule's target."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": rule_arn.split(":")[4],
+        "time": "2026-11-26T03:00:00Z",
+        "region": REGION,
+        "resources": [rule_arn],
+        "detail": {},
+    }
+
+
 def test_the_deployed_handlers_store_tag_and_count_a_drawing_under_their_own_roles(
     rehearsal, tmp_path
 ):
@@ -424,6 +439,8 @@ def test_the_deployed_handlers_store_tag_and_count_a_drawing_under_their_own_rol
     assert unpacked_function(rehearsal, "on_new_drawing", package) == package
     api = deployed_function(rehearsal, "api_handler")
     scorer = deployed_function(rehearsal, "on_new_drawing")
+    refit = deployed_function(rehearsal, "refit_and_rescore")
+    (rule,) = rehearsal.client("events").list_rules()["Rules"]
     drawings, contributors = rehearsal.names["drawings"], rehearsal.names["contributors"]
     body = drawing_body()
     ref = DrawingRef(body["alphabet"], body["letter"], body["id"])
@@ -452,6 +469,7 @@ def test_the_deployed_handlers_store_tag_and_count_a_drawing_under_their_own_rol
         event["Records"][0]["awsRegion"] = REGION
         tagged = invoke(rehearsal, scorer, event, package)
 
+        refitted = invoke(rehearsal, refit, scheduled_event(rule["Arn"]), package)
         stats = invoke(rehearsal, api, gateway_event("GET", "/stats", None, {}), package)
         for status in (201, 200):
             sent = gateway_event("POST", "/contributors", json.dumps(contributor), headers)
@@ -480,6 +498,8 @@ def test_the_deployed_handlers_store_tag_and_count_a_drawing_under_their_own_rol
     tags = {tag["Key"]: tag["Value"] for tag in tag_set}
     assert tags["status"] == tagged["status"] and tags["status"] in ("ok", "suspicious", "unscored")
 
+    current = json.loads(s3.get_object(Bucket=drawings, Key="models/current.json")["Body"].read())
+    assert current["version"] == refitted["model"] and refitted["counts"] == {tags["status"]: 1}
     assert stats["statusCode"] == 200
     counts = json.loads(stats["body"])["alphabets"]["cyrillic"]
     assert counts["letters"]["Ж"] == 1 and counts["total"] == 1
