@@ -5,8 +5,9 @@ The maintainer's commands run as subprocesses, as the README gives them: ``comni
 ``build_site.py ... --deploy``, and ``chalice delete`` at the end. They run
 on a copy of ``collector/`` (``bootstrap --chalice-dir`` points there) so that the repository's
 own stages are never touched. Then the deployed handlers are driven as Lambda would drive them,
-from the deployment package that Chalice uploaded: an API Gateway POST, the S3 event its PNG
-causes, and ``GET /stats``.
+from the deployment package that Chalice uploaded and with their own roles' credentials while
+moto enforces IAM: an API Gateway POST, the S3 event its PNG causes, the scheduled refit,
+``GET /stats`` and a contributor record.
 
 moto differs from AWS in a few requests a deploy sends; ``deploy_harness/sitecustomize.py`` mends
 those in the rehearsal's processes only.
@@ -130,13 +131,10 @@ def rehearsal(tmp_path_factory) -> Iterator[Rehearsal]:
         bootstrap = (BIN / "comnist", "bootstrap", "--stage", STAGE)
         bootstrap += ("--chalice-dir", project / ".chalice")
         outputs["bootstrap"] = stage.run(*bootstrap, cwd=ROOT)
-        config = json.loads((project / ".chalice" / "config.json").read_text())
-        variables = config["stages"][STAGE]["environment_variables"]
-        stage.names = {
-            "drawings": variables["COMNIST_DRAWINGS_BUCKET"],
-            "contributors": variables["COMNIST_CONTRIBUTORS_BUCKET"],
-            "site": variables["COMNIST_DRAWINGS_BUCKET"].replace("-drawings", "-site"),
-        }
+        # The bucket names, as the maintainer reads them in bootstrap's output.
+        created = re.findall(r"^created s3://(\S+)-(\w+)$", outputs["bootstrap"], re.M)
+        stage.names = {kind: f"{prefix}-{kind}" for prefix, kind in created}
+        assert stage.names.keys() == {"drawings", "contributors", "site"}, outputs["bootstrap"]
         stage.site_url = re.search(r"^site: (\S+)$", outputs["bootstrap"], re.M)[1]
         outputs["deploy"] = stage.run(BIN / "chalice", "deploy", "--stage", STAGE, cwd=project)
         stage.api_url = re.search(r"Rest API URL: (\S+)", outputs["deploy"])[1]
