@@ -115,6 +115,28 @@ def test_deploy_uploads_with_types_caching_and_directory_pages(tmp_path, aws):
     assert build_site.deploy(out, "site-bucket", s3) == ["fr/about.html"], "only what changed"
 
 
+def test_a_deploy_has_the_sites_distribution_drop_the_changed_pages(tmp_path, aws):
+    from comnist.cloud import site_distribution_config
+
+    cloudfront = boto3.client("cloudfront")
+    assert build_site.invalidate(cloudfront, "site-bucket", ["en/index.html"]) is None, (
+        "no distribution serves the bucket"
+    )
+    config = site_distribution_config("test", "site-bucket", "us-east-1", "oac-id")
+    distribution = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]
+
+    def invalidated(keys: list[str]) -> list[str]:
+        invalidation = build_site.invalidate(cloudfront, "site-bucket", keys)
+        answer = cloudfront.get_invalidation(DistributionId=distribution["Id"], Id=invalidation)
+        return sorted(answer["Invalidation"]["InvalidationBatch"]["Paths"]["Items"])
+
+    changed = ["assets/app.0123456789.js", "en/index.html", "en/", "index.html", "og/en.png"]
+    assert invalidated(changed) == ["/", "/en/", "/en/index.html", "/index.html", "/og/en.png"]
+    assert build_site.invalidate(cloudfront, "site-bucket", ["assets/app.1.js"]) is None
+    many = [f"page{i}.html" for i in range(build_site.MAX_INVALIDATION_PATHS + 1)]
+    assert invalidated(many) == ["/*"]
+
+
 def test_a_new_language_is_one_catalog_file(tmp_path):
     site_dir = tmp_path / "src"
     shutil.copytree(build_site.SITE_DIR, site_dir)
