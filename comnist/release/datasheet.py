@@ -138,9 +138,12 @@ image, label = train[0]
 
 def datasets_snippet(alphabet_id: str) -> str:
     """Python that loads the parquet shards with Hugging Face ``datasets``, in one line each."""
-    return f'''from datasets import load_dataset
+    return f'''from pathlib import Path
 
-release = load_dataset(".", "{alphabet_id}")  # the card's config: train and test, labels named
+from datasets import load_dataset
+
+here = str(Path.cwd())  # the release's folder, by name: datasets cannot name a dataset "."
+release = load_dataset(here, "{alphabet_id}")  # the card's config: train and test, labels named
 same = load_dataset("parquet", data_dir="data/{alphabet_id}")  # without the card
 names = release["train"].features["label"].names  # names[label] is the letter
 print(release, names[release["train"][0]["label"]])
