@@ -27,6 +27,7 @@ from .writer import Drawing, FormatWriter
 SHARD_ROWS = 50_000
 ROW_GROUP = 1_000
 TEXT_COLUMNS = tuple(column for column in METADATA_COLUMNS if column != "label")
+DICTIONARY_COLUMNS = ("label", "alphabet", "letter", "code_point", "split", "status", "verdict")
 
 
 def shard_name(alphabet_id: str, split: str, index: int, shards: int) -> str:
@@ -77,7 +78,14 @@ class _Split:
         self.in_shard = 0
         name = shard_name(self.owner.alphabet.id, self.split, self.index, self.shards)
         self.names.append(name)
-        self.file = pq.ParquetWriter(self.owner.open_file(name), self.owner.schema)
+        self.file = pq.ParquetWriter(
+            self.owner.open_file(name),
+            self.owner.schema,
+            # PNG bytes are unique and incompressible: no dictionary, statistics or compression.
+            use_dictionary=list(DICTIONARY_COLUMNS),
+            write_statistics=list(TEXT_COLUMNS),
+            compression={"image": "none", **dict.fromkeys(["label", *TEXT_COLUMNS], "snappy")},
+        )
         self.owner.stack.callback(self.file.close)  # before its file, should the export fail
 
     def add(self, png: bytes, row: Row) -> None:

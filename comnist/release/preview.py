@@ -52,7 +52,7 @@ def contact_sheet(alphabet: Alphabet, thumbnails: dict[str, list[np.ndarray]]) -
         top = GAP + row * (THUMB + GAP) + THUMB // 2 - 8
         draw.text((4, top), f"{row} U+{ord(letter):04X}", fill=0, font=font)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=False, compress_level=9)
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
