@@ -34,6 +34,7 @@ K = 3
 PCA_DIMS = 64
 CHUNK = 1_000
 POWER_STEPS = 8
+KNN_QUERIES = 100  # a block of queries: 100 x 10,000 distances and their order, 12 MB
 
 
 @dataclass(frozen=True)
@@ -130,14 +131,17 @@ def principal_components(images: np.ndarray, dims: int) -> tuple[np.ndarray, np.
     Found by subspace iteration on the covariance (a fixed start, ``POWER_STEPS`` steps, then
     Rayleigh-Ritz): a few products instead of a full eigendecomposition of 784 x 784.
     """
-    x = images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
-    mean = x.mean(axis=0, dtype=np.float64)
-    covariance = np.zeros((x.shape[1], x.shape[1]))
-    for start in range(0, len(x), CHUNK):
-        centred = x[start : start + CHUNK] - mean
+    pixels = int(np.prod(images.shape[1:]))
+    mean = np.zeros(pixels)
+    for start in range(0, len(images), CHUNK):
+        mean += _features(images[start : start + CHUNK]).sum(axis=0, dtype=np.float64)
+    mean /= len(images)
+    covariance = np.zeros((pixels, pixels))
+    for start in range(0, len(images), CHUNK):
+        centred = _features(images[start : start + CHUNK]) - mean
         covariance += centred.T @ centred
-    dims = min(dims, x.shape[1])
-    basis = np.random.default_rng(0).standard_normal((x.shape[1], dims))
+    dims = min(dims, pixels)
+    basis = np.random.default_rng(0).standard_normal((pixels, dims))
     for _ in range(POWER_STEPS):
         # Orthonormalised through the small Gram matrix: LAPACK's QR of a tall matrix crawls
         # when OpenBLAS's threads compete for busy cores.
@@ -192,8 +196,11 @@ def evaluate(
     for chunk, truth in zip(idx_chunks(test_images), idx_chunks(test_labels), strict=True):
         x = _features(chunk)
         right_logistic += int(((x @ weights + bias).argmax(axis=1) == truth).sum())
-        predicted = knn_predict(reference, labels, (x - mean) @ axes, classes)
-        right_knn += int((predicted == truth).sum())
+        projected = (x - mean) @ axes
+        for start in range(0, len(x), KNN_QUERIES):
+            block = slice(start, start + KNN_QUERIES)
+            predicted = knn_predict(reference, labels, projected[block], classes)
+            right_knn += int((predicted == truth[block]).sum())
         tested += len(chunk)
     if tested == 0:
         return None

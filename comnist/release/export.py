@@ -68,6 +68,7 @@ METADATA = "metadata.csv"
 README = "README.md"
 CITATION = "CITATION.cff"
 CHECKSUMS = "SHA256SUMS"
+LEGACY_MANIFEST = ".manifest.json"  # releases of format 1 kept their state inside
 WRITERS: tuple[type[FormatWriter], ...] = (
     PngTreeWriter,
     MnistWriter,
@@ -97,6 +98,7 @@ def owned_paths() -> list[str]:
         README,
         CITATION,
         CHECKSUMS,
+        LEGACY_MANIFEST,
     ]
 
 
@@ -255,7 +257,7 @@ class Exporter:
         if not self.out.is_dir():
             raise ExportError(f"{self.out} is not a directory")
         entries = {entry.name for entry in self.out.iterdir()}
-        if entries and CHECKSUMS not in entries and not self.state.is_dir():
+        if entries and not entries & {CHECKSUMS, LEGACY_MANIFEST} and not self.state.is_dir():
             raise ExportError(f"{self.out} is not empty and holds no release; choose another --out")
 
     @property
