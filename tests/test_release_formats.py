@@ -300,3 +300,19 @@ def test_a_release_loads_with_pil_rgb_from_its_zip(release):
     with zipfile.ZipFile(release / "Latin.zip") as archive:
         name = archive.namelist()[0]
         assert shows_a_letter(Image.open(io.BytesIO(archive.read(name))).convert("RGB"))
+
+
+def test_large_splits_are_sharded_and_load_whole(store, tmp_path, hf, monkeypatch):
+    from comnist.release import parquet
+
+    monkeypatch.setattr(parquet, "SHARD_ROWS", 10)
+    monkeypatch.setattr(parquet, "ROW_GROUP", 4)
+    out = tmp_path / "sharded"
+    export_release(store, out, ExportOptions(seed=3, include_unscored=True, formats=("parquet",)))
+    names = sorted(p.name for p in (out / "data/cyrillic").iterdir())
+    train = rows_of(out, "cyrillic", "train")
+    shards = -(-len(train) // 10)
+    assert [n for n in names if n.startswith("train")] == [
+        f"train-{i:05d}-of-{shards:05d}.parquet" for i in range(shards)
+    ]
+    check_split(hf(str(out), "cyrillic"), out, "cyrillic")
