@@ -234,11 +234,17 @@ class Exporter:
     def run(self) -> Plan:
         """Build (or finish) the release and return its plan."""
         self._check_out_dir()
+        resuming = self.state.is_dir()
         self.state.mkdir(parents=True, exist_ok=True)
         self._salt = release_salt(self.store, self.options.seed)
         plan = Plan()
         self._pass_one(plan)
-        self._refuse_unscored(plan)
+        try:
+            self._refuse_unscored(plan)
+        except ExportError:
+            if not resuming:
+                shutil.rmtree(self.state, ignore_errors=True)
+            raise
         self._split(plan)
         self._write_metadata(plan)
         self._load_manifest(plan)
@@ -292,7 +298,6 @@ class Exporter:
         """Stop before writing anything while drawings wait for a model, unless they are asked for."""
         unscored = plan.excluded["unscored"]
         if unscored and not self.options.include_unscored:
-            shutil.rmtree(self.state, ignore_errors=True)
             raise ExportError(
                 f"{unscored} drawings are unscored: no sanitizer model has judged them. Run "
                 "`comnist refit` then `comnist rescore` to score them (letters with fewer "
