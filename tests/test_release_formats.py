@@ -176,6 +176,7 @@ def test_checksums_cover_and_verify_every_file(release):
         listed[name] = digest
     files = all_files(release)
     assert set(listed) == set(files) - {"SHA256SUMS"}
+    assert list(listed) == sorted(listed)
     for name, data in files.items():
         if name != "SHA256SUMS":
             assert hashlib.sha256(data).hexdigest() == listed[name], name

@@ -459,15 +459,21 @@ class Exporter:
             handle.write(text.encode())
 
     def _write_checksums(self) -> None:
-        """``SHA256SUMS`` in ``sha256sum``'s format for every file of the release, sorted."""
-        names = sorted(
-            name
-            for entry in sorted(os.listdir(self.out))
-            if entry != CHECKSUMS and not entry.startswith(".")
-            for name in (folder_files(self.out, entry) if (self.out / entry).is_dir() else [entry])
+        """``SHA256SUMS`` in ``sha256sum``'s format for every file of the release, in path order.
+
+        Streamed: folders are walked one directory at a time, entries ordered as whole paths
+        sort (a folder as its name and ``/``), so no list of every file is held.
+        """
+        entries = sorted(
+            (name + "/" if (self.out / name).is_dir() else name)
+            for name in os.listdir(self.out)
+            if name != CHECKSUMS and not name.startswith(".")
         )
-        lines = [f"{sha256_file(self.out / name)}  {name}\n" for name in names]
-        self._write_text(CHECKSUMS, "".join(lines))
+        with atomic_file(self.out / CHECKSUMS) as handle:
+            for entry in entries:
+                names = folder_files(self.out, entry[:-1]) if entry.endswith("/") else [entry]
+                for name in names:
+                    handle.write(f"{sha256_file(self.out / name)}  {name}\n".encode())
 
 
 def export_release(
