@@ -36,11 +36,12 @@ MAX_EMAIL_CHARS = 254
 MAX_COUNT = 1_000_000
 POINTERS = ("touch", "pen", "mouse")
 
-_LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
+# Matched with fullmatch: ``$`` would also accept a trailing newline.
+_LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}")
 _EMAIL = re.compile(
-    r"^[^@\s<>\"'\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
+    r"[^@\s<>\"'\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+"
 )
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_COUNTRY = re.compile(r"[A-Z]{2}")
 
 DRAWING_FIELDS = {"id", "session", "alphabet", "letter", "strokes", "canvas", "device", "locale"}
 DRAWING_REQUIRED = {"id", "session", "alphabet", "letter", "strokes", "canvas"}
@@ -150,7 +151,8 @@ def _uuid4(value: Any, field: str) -> str:
 def _number(value: Any, field: str, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise bad(f"{field} must be a number")
-    if not math.isfinite(value) or not low <= value <= high:
+    # Compared as they are: an int of 400 digits is out of range, not a float overflow.
+    if (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
         raise bad(f"{field} must be between {low:g} and {high:g}")
     return value
 
@@ -229,7 +231,7 @@ def validate_drawing(body: dict[str, Any]) -> Drawing:
             raise bad("device.pointer must be one of touch, pen, mouse")
         dpr = _number(device.get("dpr", 1), "device.dpr", 0.25, 8)
     locale = body.get("locale")
-    if locale is not None and (not isinstance(locale, str) or not _LOCALE.match(locale)):
+    if locale is not None and (not isinstance(locale, str) or not _LOCALE.fullmatch(locale)):
         raise bad('locale must be a language tag such as "ru" or "fr-CA"')
     return Drawing(
         drawing_id, session, alphabet, letter, strokes, width, height, pointer, dpr, locale
@@ -266,7 +268,7 @@ def validate_contributor(body: dict[str, Any]) -> Contributor:
         raise bad('consent must be {"thanks_page": true|false, "updates": true|false}')
     name = _text(body.get("name"), "name", MAX_NAME_CHARS)
     email = _text(body.get("email"), "email", MAX_EMAIL_CHARS)
-    if email is not None and not _EMAIL.match(email):
+    if email is not None and not _EMAIL.fullmatch(email):
         raise bad("email is not a valid e-mail address")
     if name is not None and not consent["thanks_page"]:
         raise bad("a name is only kept with consent to show it on the thanks page")
@@ -281,6 +283,6 @@ def validate_contributor(body: dict[str, Any]) -> Contributor:
 def country_from_headers(headers: dict[str, str]) -> str | None:
     """Return CloudFront's viewer country (two capital letters) if the header is present and sane."""
     value = headers.get("cloudfront-viewer-country") or headers.get("CloudFront-Viewer-Country")
-    if isinstance(value, str) and _COUNTRY.match(value):
+    if isinstance(value, str) and _COUNTRY.fullmatch(value):
         return value
     return None

@@ -37,6 +37,7 @@ import numpy as np
 
 from chalicelib.alphabets import Alphabet, alphabets
 from chalicelib.keys import DRAWING_SUFFIX, DRAWINGS_PREFIX, DrawingRef, parse_drawing_key
+from chalicelib.sanitizing import verdict_of
 from chalicelib.storage import NotFound, PreconditionFailed, Storage
 from comnist import uniqid
 
@@ -144,7 +145,7 @@ def describe(
     except (ValueError, NotFound):
         return None, "gone", "gone"
     status = tags.get("status", "pending")
-    verdict = tags.get("verdict") or ""
+    verdict = verdict_of(store, key) or ""
     shown = f"{status}, verdict {verdict}" if verdict else status
     if not is_included(status, verdict, options.include_suspicious, options.include_unscored):
         return None, "rejected" if verdict == "rejected" else status, shown
