@@ -30,6 +30,9 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 	@chromium --version
+	@# Chinese pages need a CJK font for their screenshots and sharing card (phones have their own).
+	@[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 
 lint: setup
 	$(BIN)/ruff check .

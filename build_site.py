@@ -27,7 +27,8 @@ from chalicelib.mediatypes import content_type
 from chalicelib.storage import LocalStorage, NotFound, S3Storage, Storage
 
 SITE_DIR = Path(__file__).resolve().parent / "site"
-LEVELS = [3, 10, 15, 25, 50, 75, 100, 125]
+# The first reward comes with the first letter, the next ones quickly, then one every 25 letters.
+LEVELS = [1, 3, 10, 25, 50, 75, 100, 125]
 GOAL = 1000
 PAGES = {
     "draw": "index.html",
@@ -35,7 +36,7 @@ PAGES = {
     "contributors": "contributors.html",
     "about": "about.html",
 }
-OG_LOCALES = {"en": "en_GB", "fr": "fr_FR", "ru": "ru_RU"}
+OG_LOCALES = {"de": "de_DE", "en": "en_GB", "fr": "fr_FR", "ru": "ru_RU", "zh": "zh_CN"}
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300"
 FONT_CANDIDATES = [
@@ -44,6 +45,9 @@ FONT_CANDIDATES = [
     "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
     "/usr/share/fonts/liberation/LiberationSans-Bold.ttf",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/noto/NotoSansCJK-Bold.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
 ]
 # Hand-drawn-looking capitals for the sharing card, as strokes in a 100x100 box.
 CARD_LETTERS = {
@@ -129,25 +133,41 @@ def share_links(page_url: str, text: str) -> list[tuple[str, str]]:
     ]
 
 
-def _font(size: int) -> ImageFont.ImageFont:
-    """A system font with Cyrillic if there is one; nothing is ever downloaded."""
-    for candidate in FONT_CANDIDATES:
-        if Path(candidate).is_file():
-            return ImageFont.truetype(candidate, size)
-    return ImageFont.load_default(size=size)
+def _font(size: int, text: str = "") -> ImageFont.ImageFont:
+    """The first system font that can write ``text`` (Cyrillic, CJK...); nothing is ever downloaded."""
+    fonts = [ImageFont.truetype(c, size) for c in FONT_CANDIDATES if Path(c).is_file()]
+    for font in fonts:
+        if _drawable(text, font):
+            return font
+    return fonts[0] if fonts else ImageFont.load_default(size=size)
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, size: int, width: int = 1080) -> ImageFont.ImageFont:
     """The largest font up to ``size`` that fits ``text`` on the card: catalogs vary in length."""
-    font = _font(size)
+    font = _font(size, text)
     while size > 16 and draw.textlength(text, font=font) > width:
         size -= 2
-        font = _font(size)
+        font = _font(size, text)
     return font
 
 
-def render_og_image(messages: dict[str, Any], path: Path) -> None:
-    """Draw the 1200x630 sharing card: three hand-drawn letters, the headline and the tagline."""
+def _drawable(text: str, font: ImageFont.ImageFont) -> bool:
+    """Whether ``font`` has a glyph for every character of ``text`` (missing ones share one box)."""
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        return text.isascii()
+    missing = bytes(font.getmask("\uffff"))
+    return all(ch.isspace() or bytes(font.getmask(ch)) != missing for ch in text)
+
+
+def render_og_image(messages: dict[str, Any], path: Path, fallback: dict[str, Any]) -> None:
+    """Draw the 1200x630 sharing card: three hand-drawn letters, the headline and the tagline.
+
+    A language no system font can write (Chinese without a CJK font) gets ``fallback``'s words
+    on its card rather than rows of empty boxes.
+    """
+    words = messages["og_headline"] + messages["og_tagline"]
+    if not _drawable(words, _font(34, words)):
+        messages = fallback
     card = Image.new("RGB", (1200, 630), "#fafaf7")
     draw = ImageDraw.Draw(card)
     for i, strokes in enumerate(CARD_LETTERS.values()):
@@ -214,7 +234,7 @@ def render_language(
 ) -> None:
     """Write one language's pages under ``out_dir/<lang>/`` and its sharing card."""
     site_url = shared["site_url"]
-    render_og_image(messages, out_dir / "og" / f"{lang}.png")
+    render_og_image(messages, out_dir / "og" / f"{lang}.png", shared["fallback_messages"])
     share_url = f"{site_url}/{lang}/"
     language_context = {
         **shared,
@@ -261,6 +281,7 @@ def build(
         "languages": languages,
         "downloads_url": downloads_url,
         "names": contributor_names(contributors_store),
+        "fallback_messages": catalogs.get("en", next(iter(catalogs.values()))),
     }
     for lang, messages in catalogs.items():
         render_language(env, out_dir, lang, messages, shared)

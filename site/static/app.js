@@ -47,6 +47,20 @@
     return template.replace(/\{(\w+)\}/g, function (all, key) { return key in values ? values[key] : all; });
   }
   function $(id) { return document.getElementById(id); }
+  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(config.lang) : null;
+  // A message that depends on a number is {one, few, many, other}: the language's plural rules pick.
+  function plural(message, n, values) {
+    var form = typeof message === "string" ? message
+      : message[pluralRules ? pluralRules.select(n) : "other"] || message.other;
+    var all = { n: fmt(n) };
+    for (var key in values || {}) all[key] = values[key];
+    return fill(form, all);
+  }
+  function levelOf(n) {
+    var level = 0;
+    config.levels.forEach(function (threshold) { if (n >= threshold) level += 1; });
+    return level;
+  }
 
   // ---- background uploads: a persistent queue, sent in order, retried with backoff ----
   var sending = false, attempt = 0, retryTimer = null;
@@ -112,7 +126,7 @@
     var el = $("queue-status");
     if (!el) return;
     var n = pending().length;
-    el.textContent = n ? fill(m.pending, { n: fmt(n) }) : (load("count", 0) ? m.all_sent : "");
+    el.textContent = n ? plural(m.pending, n) : (load("count", 0) ? m.all_sent : "");
   }
 
   window.addEventListener("online", function () { attempt = 0; flush(); });
@@ -123,7 +137,10 @@
 
   // ---- pages other than the drawing page ----
   var thanks = $("thanks-count");
-  if (thanks) thanks.textContent = fill(thanks.getAttribute("data-template"), { n: fmt(load("count", 0)) });
+  if (thanks) {
+    var drawnCount = load("count", 0);
+    thanks.textContent = drawnCount ? plural(m.thanks_count, drawnCount) : m.thanks_none;
+  }
   var shareButton = $("native-share");
   if (shareButton && navigator.share) {
     shareButton.hidden = false;
@@ -278,8 +295,9 @@
   });
 
   // ---- letters: fewest drawings first, never the same twice in a row ----
-  function chooseLetter() {
-    var letters = config.alphabets[alphabet].letters.filter(function (l) { return l !== letter; });
+  // `avoid` is the letter just drawn; a re-pick when the counts arrive may keep the one shown.
+  function chooseLetter(avoid) {
+    var letters = config.alphabets[alphabet].letters.filter(function (l) { return l !== avoid; });
     // Shuffle first so that ties (every letter while /stats is out of reach) are broken at random.
     for (var i = letters.length - 1; i > 0; i--) {
       var j = Math.floor(Math.random() * (i + 1)), swap = letters[i];
@@ -294,6 +312,7 @@
     letter = pool[Math.floor(Math.random() * pool.length)];
     $("prompt-letter").textContent = letter;
     showGoal();
+    showGuess(null);
   }
 
   function showGoal() {
@@ -314,30 +333,34 @@
   }
 
   // ---- game: counter, levels, celebrations ----
-  function levelOf(n) {
-    var level = 0;
-    config.levels.forEach(function (threshold) { if (n >= threshold) level += 1; });
-    return level;
-  }
-
   function showGame(celebrate) {
     var n = load("count", 0);
     $("counter").textContent = fmt(n);
     var level = levelOf(n);
     $("level-name").textContent = level ? m.levels[level - 1] : "—";
+    var picture = $("level-picture");
+    picture.hidden = !level;
+    if (level) {
+      $("level-car").setAttribute("href", "#car-" + level);
+      picture.setAttribute("aria-label", fill(m.level_picture, { level: m.levels[level - 1] }));
+    }
+    $("finish").disabled = n === 0;
     var previous = level ? config.levels[level - 1] : 0;
     var next = config.levels[level];
     var share = next ? (n - previous) / (next - previous) : 1;
     $("level-bar").style.width = Math.round(share * 100) + "%";
     $("level-progress").setAttribute("aria-valuenow", String(Math.round(share * 100)));
-    $("level-next").textContent = next ? m.next_level + " " + fmt(next - n) + " · " + m.levels[level] : m.max_level;
-    $("notice").hidden = n > 0;
+    $("level-next").textContent = next ? plural(m.level_left, next - n, { level: m.levels[level] }) : m.max_level;
+    // The licence notice gives way to the guess in the same place: nothing below it moves.
+    $("notice").classList.toggle("done", n > 0);
     if (celebrate && config.levels.indexOf(n) >= 0) {
-      $("celebration-text").textContent = m.levelup + " " + m.levels[level - 1];
-      var box = $("celebration");
+      $("reward-text").textContent = m.levelup + " " + m.levels[level - 1];
+      $("reward-car").setAttribute("href", "#car-" + level);
+      var box = $("reward");
       box.hidden = false;
+      if (navigator.vibrate) { try { navigator.vibrate([60, 40, 120]); } catch (e) { /* not allowed */ } }
       clearTimeout(showGame.timer);
-      showGame.timer = setTimeout(function () { box.hidden = true; }, 1800);
+      showGame.timer = setTimeout(function () { box.hidden = true; }, 2400);
     }
     showQueue();
   }
@@ -359,16 +382,23 @@
     counts[letter] = (counts[letter] || 0) + 1;
     save("count", load("count", 0) + 1);
     clearDrawing();
-    chooseLetter();
+    chooseLetter(letter);
     showGame(true);
     flush();
   });
+
+  // ---- what the letter looks like to the letter model ----
+  function showGuess(text) {
+    var el = $("guess");
+    el.textContent = text || "";
+    el.hidden = !text;
+  }
 
   // ---- switching alphabet, finishing ----
   var other = alphabet === "latin" ? "cyrillic" : "latin";
   var switchLink = $("switch-alphabet");
   if (config.alphabets[other]) {
-    switchLink.textContent = m.switch_alphabet + ": " + m["alphabet_" + other];
+    switchLink.textContent = m.switch_alphabet + m.label_suffix + " " + m["alphabet_" + other];
     switchLink.href = "?alphabet=" + other;
     switchLink.addEventListener("click", function () { save("alphabet:" + config.lang, other); });
   } else {
@@ -413,6 +443,10 @@
       else goToThanks();
     });
   });
+
+  var badge = $("alphabet-badge");
+  badge.textContent = m["alphabet_" + alphabet];
+  badge.className = "badge " + alphabet;
 
   window.addEventListener("resize", resize);
   resize();
