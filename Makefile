@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 site: setup
-	$(BIN)/python build_site.py --out build/site --site-url $(SITE_URL) --contributors-data $(DATA)/contributors
+	$(BIN)/python build_site.py --out build/site --site-url $(SITE_URL) --contributors-data $(DATA)/contributors \
+		--drawings-data $(DATA)/drawings
 
 run: site
 	$(BIN)/comnist serve --host $(HOST) --port $(PORT) --data $(DATA) --site build/site

@@ -2,10 +2,14 @@
 
     python build_site.py [--out build/site] [--api-url /api] [--site-url URL]
                          [--contributors-data data/contributors | --contributors-bucket NAME]
+                         [--drawings-data data/drawings | --drawings-bucket NAME]
                          [--deploy s3://BUCKET]
 
 A language is one message catalog, ``site/messages/<code>.json``. Static assets get content-hashed
-names so they can be cached for a year; Open Graph images (1200x630) are drawn with Pillow.
+names so they can be cached for a year; Open Graph images (1200x630) are drawn with Pillow. The
+live letter guess uses the drawings store's current sanitizer model (else the starter model
+shipped with the sanitizer, else no guess), exported per alphabet by
+:func:`sanitizer.recognizer.export_recognizer`.
 """
 
 from __future__ import annotations
@@ -86,16 +90,53 @@ def load_catalogs(site_dir: Path = SITE_DIR) -> dict[str, dict[str, Any]]:
     return {code: {**english, **messages} for code, messages in catalogs.items()}
 
 
+def write_asset(out_dir: Path, name: str, data: bytes) -> str:
+    """Write ``data`` under a content-hashed name in ``assets/``; return its URL path."""
+    stem, dot, suffix = name.partition(".")
+    digest = hashlib.sha256(data).hexdigest()[:10]
+    hashed = f"{stem}.{digest}{dot}{suffix}"
+    (out_dir / "assets").mkdir(parents=True, exist_ok=True)
+    (out_dir / "assets" / hashed).write_bytes(data)
+    return f"/assets/{hashed}"
+
+
 def hash_assets(site_dir: Path, out_dir: Path) -> dict[str, str]:
     """Copy static files under content-hashed names; return ``{name: "/assets/hashed-name"}``."""
-    mapping = {}
-    (out_dir / "assets").mkdir(parents=True, exist_ok=True)
-    for path in sorted((site_dir / "static").iterdir()):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-        hashed = f"{path.stem}.{digest}{path.suffix}"
-        shutil.copyfile(path, out_dir / "assets" / hashed)
-        mapping[path.name] = f"/assets/{hashed}"
-    return mapping
+    return {
+        path.name: write_asset(out_dir, path.name, path.read_bytes())
+        for path in sorted((site_dir / "static").iterdir())
+    }
+
+
+def site_model(store: Storage | None) -> Any:
+    """The letter model the site's guess uses: the store's current one, else the starter model.
+
+    ``None`` (no guess on the site) when neither exists.
+    """
+    from chalicelib.sanitizing import load_current_model
+
+    model = load_current_model(store) if store is not None else None
+    if model is None:
+        try:
+            from sanitizer.starter import starter_model
+        except ImportError:
+            return None
+        model = starter_model()
+    return model
+
+
+def recognizer_config(model: Any, out_dir: Path, assets: dict[str, str]) -> dict[str, Any] | None:
+    """Write each alphabet's compact letter model; the page config that loads them, or ``None``."""
+    from sanitizer.recognizer import export_recognizer
+
+    if model is None:
+        return None
+    models = {}
+    for alphabet in alphabets():
+        data = export_recognizer(model, alphabet)
+        if data:
+            models[alphabet] = write_asset(out_dir, f"letters-{alphabet}.bin", data)
+    return {"script": assets["recognizer.js"], "models": models} if models else None
 
 
 def contributor_names(store: Storage | None) -> list[str]:
@@ -198,10 +239,15 @@ def render_og_image(messages: dict[str, Any], path: Path, fallback: dict[str, An
 
 
 def client_config(
-    lang: str, messages: dict[str, Any], api_url: str, share_url: str
+    lang: str,
+    messages: dict[str, Any],
+    api_url: str,
+    share_url: str,
+    recognizer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What the page script needs, embedded as JSON in each page."""
     return {
+        "recognizer": recognizer,
         "lang": lang,
         "alphabet": messages["alphabet"],
         "alphabets": {a.id: {"letters": list(a.letters)} for a in alphabets().values()},
@@ -242,7 +288,7 @@ def render_language(
         "m": messages,
         "og_image_url": f"{site_url}/og/{lang}.png",
         "og_locale": OG_LOCALES.get(lang, lang),
-        "config": client_config(lang, messages, shared["api_url"], share_url),
+        "config": client_config(lang, messages, shared["api_url"], share_url, shared["recognizer"]),
         "first_letter": alphabets()[messages["alphabet"]].letters[0],
         "share_links": share_links(share_url, messages["share_text"]),
         "other_alphabet": "latin" if messages["alphabet"] == "cyrillic" else "cyrillic",
@@ -265,6 +311,7 @@ def build(
     contributors_store: Storage | None = None,
     downloads_url: str = "https://github.com/GregVial/CoMNIST",
     site_dir: Path = SITE_DIR,
+    model: Any = None,
 ) -> Path:
     """Render the whole site into ``out_dir`` (emptied first, so no stale page lingers); return it."""
     site_url = site_url.rstrip("/")
@@ -272,7 +319,8 @@ def build(
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     catalogs = load_catalogs(site_dir)
-    env = _environment(site_dir, hash_assets(site_dir, out_dir))
+    assets = hash_assets(site_dir, out_dir)
+    env = _environment(site_dir, assets)
     languages = sorted(catalogs)
     shared = {
         "site_url": site_url,
@@ -282,6 +330,7 @@ def build(
         "downloads_url": downloads_url,
         "names": contributor_names(contributors_store),
         "fallback_messages": catalogs.get("en", next(iter(catalogs.values()))),
+        "recognizer": recognizer_config(model, out_dir, assets),
     }
     for lang, messages in catalogs.items():
         render_language(env, out_dir, lang, messages, shared)
@@ -344,6 +393,11 @@ def main(argv: list[str] | None = None) -> int:
         "--contributors-data", type=Path, help="local contributors store (data/contributors)"
     )
     group.add_argument("--contributors-bucket", help="the contributors bucket on S3")
+    models = parser.add_mutually_exclusive_group()
+    models.add_argument(
+        "--drawings-data", type=Path, help="local drawings store whose current model guesses"
+    )
+    models.add_argument("--drawings-bucket", help="the drawings bucket whose current model guesses")
     parser.add_argument(
         "--deploy", metavar="s3://BUCKET", help="upload the built site to this bucket"
     )
@@ -353,7 +407,14 @@ def main(argv: list[str] | None = None) -> int:
         store = S3Storage(args.contributors_bucket)
     elif args.contributors_data and args.contributors_data.is_dir():
         store = LocalStorage(args.contributors_data)
-    out = build(args.out, args.api_url, args.site_url, store, args.downloads_url)
+    drawings: Storage | None = None
+    if args.drawings_bucket:
+        drawings = S3Storage(args.drawings_bucket)
+    elif args.drawings_data and args.drawings_data.is_dir():
+        drawings = LocalStorage(args.drawings_data)
+    model = site_model(drawings)
+    out = build(args.out, args.api_url, args.site_url, store, args.downloads_url, model=model)
+    print(f"letter guess: {'model ' + model.version if model else 'none (no model yet)'}")
     print(f"built the site in {out}")
     if args.deploy:
         if not args.deploy.startswith("s3://"):

@@ -274,6 +274,7 @@
     activePointer = null;
     current = null;
     updateButtons();
+    guess();
   }
   canvas.addEventListener("pointerup", endStroke);
   canvas.addEventListener("pointercancel", endStroke);
@@ -286,12 +287,14 @@
     startTime = null;
     redraw();
     updateButtons();
+    showGuess(null);
   }
 
-  $("undo").addEventListener("click", function () { strokes.pop(); redraw(); updateButtons(); });
+  function undo() { strokes.pop(); redraw(); updateButtons(); if (strokes.length) guess(); else showGuess(null); }
+  $("undo").addEventListener("click", undo);
   $("clear").addEventListener("click", clearDrawing);
   document.addEventListener("keydown", function (event) {
-    if ((event.ctrlKey || event.metaKey) && event.key === "z" && strokes.length) { strokes.pop(); redraw(); updateButtons(); }
+    if ((event.ctrlKey || event.metaKey) && event.key === "z" && strokes.length) undo();
   });
 
   // ---- letters: fewest drawings first, never the same twice in a row ----
@@ -388,10 +391,39 @@
   });
 
   // ---- what the letter looks like to the letter model ----
-  function showGuess(text) {
+  function showGuess(text, guessed) {
     var el = $("guess");
     el.textContent = text || "";
     el.hidden = !text;
+    el.setAttribute("data-letter", guessed || "");
+    // The licence notice, read before the first stroke, gives way to the guess in its place.
+    $("notice").classList.toggle("done", !!text || load("count", 0) > 0);
+  }
+
+  var recognizer = null;
+  // The sanitizer's letter model, loaded once the page is up: it never delays the first paint.
+  function loadRecognizer() {
+    var spec = config.recognizer;
+    if (!spec || !spec.models[alphabet]) return;
+    var script = document.createElement("script");
+    script.src = spec.script;
+    script.onload = function () {
+      window.comnistRecognizer.load(spec.models[alphabet]).then(function () {
+        recognizer = window.comnistRecognizer;
+        guess();
+      }).catch(function () { /* offline or no model: simply no guess */ });
+    };
+    document.head.appendChild(script);
+  }
+
+  function guess() {
+    if (!recognizer || !strokes.length) return;
+    var rect = canvas.getBoundingClientRect();
+    var best = recognizer.classify(strokes, Math.round(rect.width * 100) / 100, Math.round(rect.height * 100) / 100)[0];
+    if (!best) return showGuess(null);
+    if (best.letter === recognizer.notALetter) return showGuess(m.guess_unknown, best.letter);
+    var sure = best.p >= 0.6 && best.letter === letter;
+    showGuess(fill(sure ? m.guess_sure : m.guess_unsure, { letter: best.letter }), best.letter);
   }
 
   // ---- switching alphabet, finishing ----
@@ -459,4 +491,18 @@
     showGoal();
   });
   flush();
+  afterFirstPaint(loadRecognizer);
+
+  function afterFirstPaint(callback) {
+    var done = false;
+    function go() { if (!done) { done = true; setTimeout(callback, 0); } }
+    var types = window.PerformanceObserver && PerformanceObserver.supportedEntryTypes;
+    if (types && types.indexOf("paint") >= 0) {
+      new PerformanceObserver(function (list, observer) {
+        if (list.getEntriesByName("first-contentful-paint").length) { observer.disconnect(); go(); }
+      }).observe({ type: "paint", buffered: true });
+    }
+    // A browser that reports no paints (or a hidden tab that never paints) still gets it, later.
+    window.addEventListener("load", function () { setTimeout(go, types && types.indexOf("paint") >= 0 ? 3000 : 0); });
+  }
 })();
