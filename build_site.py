@@ -238,6 +238,67 @@ def render_og_image(messages: dict[str, Any], path: Path, fallback: dict[str, An
     card.save(path, "PNG", optimize=True)
 
 
+def render_icons(out_dir: Path) -> list[str]:
+    """The app icons (192 and 512 px): a hand-drawn Ж in white on the site's blue."""
+    paths = []
+    for size in (192, 512):
+        icon = Image.new("RGB", (size, size), "#0b5cad")
+        draw = ImageDraw.Draw(icon)
+        margin, span = size * 0.2, size * 0.6
+        for stroke in CARD_LETTERS["Ж"]:
+            points = [(margin + x * span / 100, margin + y * span / 100) for x, y in stroke]
+            draw.line(points, fill="#fff", width=round(size / 14), joint="curve")
+            for x, y in (points[0], points[-1]):
+                r = size / 28
+                draw.ellipse((x - r, y - r, x + r, y + r), fill="#fff")
+        path = out_dir / "icons" / f"icon-{size}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        icon.save(path, "PNG", optimize=True)
+        paths.append(f"/icons/{path.name}")
+    return paths
+
+
+def web_manifest(lang: str, messages: dict[str, Any], icons: list[str]) -> dict[str, Any]:
+    """The language's web app manifest: the site installs and opens on its drawing page."""
+    return {
+        "name": messages["title"],
+        "short_name": "CoMNIST",
+        "description": messages["description"],
+        "lang": lang,
+        "start_url": f"/{lang}/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#fafaf7",
+        "theme_color": "#0b5cad",
+        "icons": [
+            {"src": src, "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any"}
+            for src, size in zip(icons, (192, 512), strict=True)
+        ],
+    }
+
+
+def write_service_worker(env: Environment, out_dir: Path, languages: list[str]) -> list[str]:
+    """``/sw.js``, which precaches every page, asset and icon; returns the precached paths.
+
+    Its cache is named after the content of what it holds, so every new build replaces it.
+    """
+    files = [out_dir / "index.html"] + sorted(
+        path
+        for folder in ("assets", "icons", *languages)
+        for path in (out_dir / folder).rglob("*")
+        if path.is_file()
+    )
+    digest = hashlib.sha256()
+    paths = []
+    for path in files:
+        relative = path.relative_to(out_dir).as_posix()
+        digest.update(relative.encode() + b"\0" + path.read_bytes())
+        paths.append("/" + relative.removesuffix("index.html"))
+    source = env.get_template("sw.js").render(version=digest.hexdigest()[:12], precache=paths)
+    (out_dir / "sw.js").write_text(source, encoding="utf-8")
+    return paths
+
+
 def client_config(
     lang: str,
     messages: dict[str, Any],
@@ -332,8 +393,11 @@ def build(
         "fallback_messages": catalogs.get("en", next(iter(catalogs.values()))),
         "recognizer": recognizer_config(model, out_dir, assets),
     }
+    icons = render_icons(out_dir)
     for lang, messages in catalogs.items():
         render_language(env, out_dir, lang, messages, shared)
+        manifest = json.dumps(web_manifest(lang, messages, icons), ensure_ascii=False, indent=1)
+        (out_dir / lang / "manifest.webmanifest").write_text(manifest, encoding="utf-8")
     root_context = {
         **shared,
         "m": catalogs.get("en", next(iter(catalogs.values()))),
@@ -342,6 +406,7 @@ def build(
     }
     _write(out_dir / "index.html", env.get_template("root.html").render(root_context))
     _write(out_dir / "404.html", env.get_template("404.html").render(root_context))
+    write_service_worker(env, out_dir, languages)
     return out_dir
 
 

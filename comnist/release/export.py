@@ -66,6 +66,8 @@ METADATA_COLUMNS = (
     "split",
     "session",
     "created",
+    "drawn_at",
+    "age_group",
     "status",
     "verdict",
     "score",
@@ -117,6 +119,8 @@ class Row:
     uniqid_time: int | None = None
     has_strokes: bool = False
     split: str = ""
+    drawn_at: str = ""
+    age_group: str = ""
 
 
 @dataclass
@@ -420,6 +424,8 @@ def _describe(
         session=label,
         uniqid_time=uniqid_time if not session else None,
         has_strokes=bool(record.get("strokes")),
+        drawn_at=record.get("drawn_at") or "",
+        age_group=record.get("age_group") or "",
     )
     return row, "included"
 

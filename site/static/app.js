@@ -6,6 +6,7 @@
   var m = config.messages;
   var PREFIX = "comnist:";
   var LIMITS = { strokes: 64, points: 3900, perStroke: 1000 };
+  var MINE = 48;
 
   // ---- storage that survives reloads (and degrades to memory when blocked) ----
   var memory = {}, memoryOnly = {};
@@ -107,6 +108,16 @@
     var request = item ? post("/drawings", item) : post("/contributors", contributor);
     request.then(function (response) {
       if (retryable(response.status)) throw new Retry(retryAfter(response));
+      if (response.status === 400 && item && item.drawn_at) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          if (!/drawn_at/.test(body.error || "")) return response;
+          // A device clock far off must not cost the drawing: it goes again without its time.
+          save("queue", pending().map(function (d) { if (d.id === item.id) delete d.drawn_at; return d; }));
+          throw new Retry(0);
+        });
+      }
+      return response;
+    }).then(function (response) {
       if (!response.ok && window.console) console.warn("CoMNIST refused an upload", response.status);
       // Delivered (201), already there (200) or refused for good (4xx): either way it leaves the queue.
       if (item) forget(item.id); else save("contributor", null);
@@ -141,11 +152,92 @@
     var drawnCount = load("count", 0);
     thanks.textContent = drawnCount ? plural(m.thanks_count, drawnCount) : m.thanks_none;
   }
+  // The share text says how many letters and which level, once there is something to say.
+  function shareText() {
+    var n = load("count", 0), level = levelOf(n);
+    return n && level ? plural(m.share_count_text, n, { level: m.levels[level - 1] }) : m.share_text;
+  }
   var shareButton = $("native-share");
   if (shareButton && navigator.share) {
     shareButton.hidden = false;
     shareButton.addEventListener("click", function () {
-      navigator.share({ title: document.title, text: m.share_text, url: config.share_url }).catch(function () {});
+      navigator.share({ title: document.title, text: shareText(), url: config.share_url }).catch(function () {});
+    });
+  }
+
+  // ---- my letters: the participant's own drawings from this device ----
+  function drawLetter(target, item, x0, y0, size) {
+    var scale = size / Math.max(item.canvas.width, item.canvas.height);
+    var dx = x0 + (size - item.canvas.width * scale) / 2, dy = y0 + (size - item.canvas.height * scale) / 2;
+    target.lineCap = target.lineJoin = "round";
+    target.lineWidth = size * 15 / 278;
+    target.strokeStyle = target.fillStyle = "#111";
+    item.strokes.forEach(function (s) {
+      target.beginPath();
+      if (s[0].length === 1) {
+        target.arc(s[0][0] * scale + dx, s[1][0] * scale + dy, target.lineWidth / 2, 0, 2 * Math.PI);
+        target.fill();
+        return;
+      }
+      target.moveTo(s[0][0] * scale + dx, s[1][0] * scale + dy);
+      for (var i = 1; i < s[0].length; i++) target.lineTo(s[0][i] * scale + dx, s[1][i] * scale + dy);
+      target.stroke();
+    });
+  }
+
+  function shareImage(mine) {
+    var columns = Math.min(6, mine.length), shown = mine.slice(-columns * 4), cell = 160, pad = 24;
+    var rows = Math.ceil(shown.length / columns);
+    var picture = document.createElement("canvas");
+    picture.width = columns * cell + 2 * pad;
+    picture.height = rows * cell + 2 * pad + 64;
+    var c = picture.getContext("2d");
+    c.fillStyle = "#fafaf7";
+    c.fillRect(0, 0, picture.width, picture.height);
+    shown.forEach(function (item, i) {
+      var x = pad + (i % columns) * cell, y = pad + Math.floor(i / columns) * cell;
+      c.fillStyle = "#fff";
+      c.fillRect(x + 6, y + 6, cell - 12, cell - 12);
+      drawLetter(c, item, x + 14, y + 14, cell - 28);
+    });
+    c.fillStyle = "#0b5cad";
+    c.font = "bold 32px system-ui, sans-serif";
+    c.fillText("CoMNIST", pad, picture.height - pad - 8);
+    c.fillStyle = "#111";
+    c.font = "24px system-ui, sans-serif";
+    c.fillText(plural(m.thanks_count, load("count", 0)), pad + 170, picture.height - pad - 10);
+    return picture;
+  }
+
+  var myLetters = $("my-letters");
+  var mine = load("mine", []);
+  if (myLetters && mine.length) {
+    var grid = $("my-letters-grid");
+    mine.forEach(function (item) {
+      var small = document.createElement("canvas");
+      var dpr = window.devicePixelRatio || 1;
+      small.width = small.height = Math.round(96 * dpr);
+      small.setAttribute("aria-label", item.letter);
+      drawLetter(small.getContext("2d"), item, 0, 0, small.width);
+      grid.appendChild(small);
+    });
+    myLetters.hidden = false;
+    $("share-image").addEventListener("click", function () {
+      shareImage(mine).toBlob(function (blob) {
+        var name = "comnist-letters.png";
+        var file = window.File ? new File([blob], name, { type: "image/png" }) : null;
+        if (file && navigator.canShare && navigator.canShare({ files: [file] })) {
+          navigator.share({ files: [file], title: document.title, text: shareText(), url: config.share_url })
+            .catch(function () {});
+          return;
+        }
+        var link = document.createElement("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = name;
+        document.body.appendChild(link);
+        link.click();
+        setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+      }, "image/png");
     });
   }
 
@@ -154,6 +246,13 @@
   if (otherLink) {
     var drawn = load("alphabet:" + config.lang, config.alphabet);
     otherLink.href = config.base + "/" + config.lang + "/?alphabet=" + (drawn === "latin" ? "cyrillic" : "latin");
+  }
+
+  // ---- offline-first: a service worker keeps the site, so it opens with no network ----
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register(config.base + "/sw.js").catch(function () { /* then online only */ });
+    });
   }
 
   var canvas = $("draw-area");
@@ -316,6 +415,7 @@
     $("prompt-letter").textContent = letter;
     showGoal();
     showGuess(null);
+    speak();
   }
 
   function showGoal() {
@@ -342,7 +442,7 @@
     var level = levelOf(n);
     $("level-name").textContent = level ? m.levels[level - 1] : "—";
     var picture = $("level-picture");
-    picture.hidden = !level;
+    picture.toggleAttribute("hidden", !level);  // an SVG element has no .hidden property
     if (level) {
       $("level-car").setAttribute("href", "#car-" + level);
       picture.setAttribute("aria-label", fill(m.level_picture, { level: m.levels[level - 1] }));
@@ -371,7 +471,7 @@
   $("next").addEventListener("click", function () {
     if (!strokes.length) return;
     var rect = canvas.getBoundingClientRect();
-    enqueue({
+    var drawing = {
       id: uuid4(),
       session: session,
       alphabet: alphabet,
@@ -380,8 +480,14 @@
       canvas: { width: Math.round(rect.width * 100) / 100, height: Math.round(rect.height * 100) / 100 },
       device: { pointer: ["touch", "pen", "mouse"].indexOf(pointerType) >= 0 ? pointerType : "mouse",
                 dpr: Math.min(8, Math.max(0.25, window.devicePixelRatio || 1)) },
-      locale: config.lang
-    });
+      locale: config.lang,
+      drawn_at: new Date().toISOString()
+    };
+    var ageGroup = load("age_group", null);
+    if (ageGroup) drawing.age_group = ageGroup;
+    enqueue(drawing);
+    // The thanks page shows the participant's own letters, drawn again from these strokes.
+    save("mine", load("mine", []).concat([{ letter: letter, strokes: strokes, canvas: drawing.canvas }]).slice(-MINE));
     counts[letter] = (counts[letter] || 0) + 1;
     save("count", load("count", 0) + 1);
     clearDrawing();
@@ -436,6 +542,31 @@
   } else {
     switchLink.hidden = true;
   }
+
+  // ---- drawing with a child: a bigger prompt, the letter spoken aloud ----
+  var childButton = $("child-mode");
+  function speak() {
+    if (!window.speechSynthesis || !window.SpeechSynthesisUtterance || !document.body.classList.contains("child")) return;
+    var utterance = new SpeechSynthesisUtterance(letter);
+    utterance.lang = config.lang;
+    speechSynthesis.cancel();
+    speechSynthesis.speak(utterance);
+  }
+  function showChildMode() {
+    var on = load("age_group", null) === "child";
+    document.body.classList.toggle("child", on);
+    childButton.setAttribute("aria-pressed", String(on));
+    childButton.textContent = on ? m.child_mode_off : m.child_mode;
+    $("child-note").hidden = !on;
+  }
+  childButton.addEventListener("click", function () {
+    // Once the mode has been used, leaving it says an adult draws: both are worth knowing.
+    save("age_group", load("age_group", null) === "child" ? "adult" : "child");
+    showChildMode();
+    speak();
+  });
+  $("prompt-letter").addEventListener("click", speak);
+  showChildMode();
 
   var dialog = $("finish-dialog");
   function goToThanks() { location.href = config.base + "/" + config.lang + "/thanks.html"; }
