@@ -340,7 +340,7 @@ def test_first_load_budget_and_no_third_party_requests(live, browser, path):
     urls, total = first_load(browser, live.url + path)
     assert urls and all(url.startswith(live.url) for url in urls), urls
     print(f"first load of {path}: {len(urls)} requests, {total} bytes gzipped")
-    assert total <= 60 * 1024, f"first load of {path} is {total} bytes gzipped"
+    assert total <= 30 * 1024, f"first load of {path} is {total} bytes gzipped"
 
 
 def test_usable_at_320_px_and_the_sharing_card_is_there(live, phone):
