@@ -24,21 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # build_site.py is a script
-import build_site  # noqa: E402
 from chalicelib.alphabets import alphabets
 from chalicelib.storage import LocalStorage
 from sanitizer import ModelSet
 from sanitizer.classifier import HIDDEN, LetterClassifier
 from sanitizer.nonletters import NOT_A_LETTER
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+ROOT = Path(__file__).resolve().parents[1]
 RUNS = 200
 
 
@@ -93,6 +85,10 @@ MEASURE = """(strokes) => {
 
 
 def main() -> None:
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "browser")]  # build_site.py, browserkit.py
+    import build_site
+    from browserkit import CHROMIUM_ARGS
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, help="a local store whose current model to use")
     args = parser.parse_args()

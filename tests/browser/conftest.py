@@ -10,17 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from browserkit import CHROMIUM_ARGS
 from factories import ServedSystem
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 def chromium_path() -> str:
