@@ -200,6 +200,23 @@ def _drawable(text: str, font: ImageFont.ImageFont) -> bool:
     return all(ch.isspace() or bytes(font.getmask(ch)) != missing for ch in text)
 
 
+def draw_card_letter(
+    draw: ImageDraw.ImageDraw,
+    strokes: list[list[tuple[int, int]]],
+    box: tuple[float, float, float],
+    colour: str,
+    width: int,
+) -> None:
+    """Draw one of :data:`CARD_LETTERS` into the square ``(left, top, side)`` with round ends."""
+    left, top, side = box
+    for stroke in strokes:
+        points = [(left + x * side / 100, top + y * side / 100) for x, y in stroke]
+        draw.line(points, fill=colour, width=width, joint="curve")
+        r = width / 2
+        for x, y in (points[0], points[-1]):
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+
+
 def render_og_image(messages: dict[str, Any], path: Path, fallback: dict[str, Any]) -> None:
     """Draw the 1200x630 sharing card: three hand-drawn letters, the headline and the tagline.
 
@@ -216,11 +233,7 @@ def render_og_image(messages: dict[str, Any], path: Path, fallback: dict[str, An
         draw.rounded_rectangle(
             (left - 10, top - 10, left + size + 10, top + size + 10), 18, outline="#111", width=4
         )
-        for stroke in strokes:
-            points = [(left + x * size / 100, top + y * size / 100) for x, y in stroke]
-            draw.line(points, fill="#111", width=12, joint="curve")
-            for x, y in (points[0], points[-1]):
-                draw.ellipse((x - 6, y - 6, x + 6, y + 6), fill="#111")
+        draw_card_letter(draw, strokes, (left, top, size), "#111", 12)
     draw.text((60, 330), "CoMNIST", font=_font(96), fill="#0b5cad")
     draw.text(
         (60, 450),
@@ -244,13 +257,8 @@ def render_icons(out_dir: Path) -> list[str]:
     for size in (192, 512):
         icon = Image.new("RGB", (size, size), "#0b5cad")
         draw = ImageDraw.Draw(icon)
-        margin, span = size * 0.2, size * 0.6
-        for stroke in CARD_LETTERS["Ж"]:
-            points = [(margin + x * span / 100, margin + y * span / 100) for x, y in stroke]
-            draw.line(points, fill="#fff", width=round(size / 14), joint="curve")
-            for x, y in (points[0], points[-1]):
-                r = size / 28
-                draw.ellipse((x - r, y - r, x + r, y + r), fill="#fff")
+        box = (size * 0.2, size * 0.2, size * 0.6)
+        draw_card_letter(draw, CARD_LETTERS["Ж"], box, "#fff", round(size / 14))
         path = out_dir / "icons" / f"icon-{size}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         icon.save(path, "PNG", optimize=True)

@@ -56,7 +56,7 @@
   // ---- Pillow's resize with the BOX filter on an 8-bit image (Resample.c) ----
   function boxCoefficients(inSize, outSize) {
     var scale = inSize / outSize, filterscale = Math.max(scale, 1);
-    var support = 0.5 * filterscale, ksize = Math.ceil(support) * 2 + 1;
+    var support = 0.5 * filterscale;
     var bounds = [], kk = [];
     for (var xx = 0; xx < outSize; xx++) {
       var center = (xx + 0.5) * scale, ss = 1 / filterscale, ww = 0, k = [];
@@ -75,7 +75,6 @@
       bounds.push([xmin, xmax]);
       kk.push(k);
     }
-    void ksize;
     return { bounds: bounds, kk: kk };
   }
 
@@ -155,16 +154,16 @@
   function histograms(square, side, cells, bins, diagonal) {
     var g = new Float32Array(side * side);
     for (var i = 0; i < g.length; i++) g[i] = INK[square[i]];
-    function grad(i, lo, hi, stride, p) {  // numpy.gradient: central inside, one-sided at edges
+    function grad(i, last, stride, p) {  // numpy.gradient: central inside, one-sided at edges
       if (p === 0) return f32(g[i + stride] - g[i]);
-      if (p === hi) return f32(g[i] - g[i - stride]);
+      if (p === last) return f32(g[i] - g[i - stride]);
       return f32(f32(g[i + stride] - g[i - stride]) / 2);
     }
     var sums = new Float64Array(cells * cells * bins), step = side / cells;
     for (var y = 0; y < side; y++) {
       for (var x = 0; x < side; x++) {
         var k = y * side + x;
-        var gx = grad(k, 0, side - 1, 1, x), gy = grad(k, 0, side - 1, side, y);
+        var gx = grad(k, side - 1, 1, x), gy = grad(k, side - 1, side, y);
         var magnitude = f32(Math.sqrt(gx * gx + gy * gy));
         var bin;
         if (gx !== 0 && Math.abs(gx) === Math.abs(gy)) {
@@ -211,7 +210,6 @@
   // LetterClassifier.log_probabilities for one descriptor row.
   function logProbabilities(judge, x, k) {
     var hidden = new Float64Array(judge.hidden), z = new Float64Array(k), i, j;
-    for (j = 0; j < judge.hidden; j++) hidden[j] = 0;
     for (i = 0; i < judge.inputs; i++) {
       var xi = x[i];
       if (xi === 0) continue;
