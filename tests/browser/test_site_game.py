@@ -202,3 +202,21 @@ def test_child_mode_speaks_the_letter_draws_bigger_and_records_the_age_group(liv
     assert sorted(r["age_group"] for r in stored) == ["adult", "child"]
     page.goto(live.url + "/fr/about.html")
     assert "enfant" in page.locator("#privacy ~ p").first.inner_text()
+
+
+def test_a_device_clock_far_off_costs_no_drawing(live, phone):
+    phone.add_init_script("Date.prototype.toISOString = () => '2001-01-01T00:00:00.000Z';")
+    page = open_drawing_page(phone, live.url + "/ru/")
+    refusals = []
+    page.on(
+        "response",
+        lambda response: (
+            refusals.append(response.status) if "/api/drawings" in response.url else None
+        ),
+    )
+    draw_letters(page, phone.new_cdp_session(page), 1)
+    wait_for(lambda: live.drawings(), what="the drawing, sent again without its time", page=page)
+    page.wait_for_timeout(1500)
+    (record,) = records(live)
+    assert "drawn_at" not in record and record["created"][:4] == str(datetime.now(UTC).year)
+    assert refusals[0] == 400 and refusals[-1] == 201 and len(live.drawings()) == 1
