@@ -9,7 +9,9 @@ things make the browser's guess the sanitizer's:
   same bytes: the collector's geometry (the canvas scaled uniformly into a centred 278 px square,
   15 px round-capped lines, a lone point a dot) and a pixel's ink ``clamp(8 - d, 0, 1)``, ``d``
   being the distance from the pixel's centre to the nearest stroke segment, in 1/255 steps.
-  It differs from the PNG's ink by at most one step in the anti-aliased rim of the lines.
+  On synthetic letters it differs from the PNG's ink by 0.0014 of full ink on average (6 % of
+  the inked pixels, on the lines' anti-aliased rims, by more than a tenth); the classifiers'
+  likeliest letter was the same on both for all 300 drawings of the browser test.
 * From the ink map on, the browser reproduces :func:`sanitizer.features.letter_descriptors`
   (Pillow's box reduction and bilinear affine warps in their fixed-point and float32 arithmetic,
   numpy's float32 gradients) and :func:`sanitizer.model.judged_probabilities`, with the weights
