@@ -366,6 +366,8 @@
     if (!events.length) events = [event];
     events.forEach(addPoint);
     redraw();
+    // A few guesses a second while the finger moves: a guess costs a few milliseconds.
+    if (recognizer && event.timeStamp - lastGuess > 400) { lastGuess = event.timeStamp; guess(); }
   });
 
   function endStroke(event) {
@@ -506,7 +508,7 @@
     $("notice").classList.toggle("done", !!text || load("count", 0) > 0);
   }
 
-  var recognizer = null;
+  var recognizer = null, lastGuess = 0;
   // The sanitizer's letter model, loaded once the page is up: it never delays the first paint.
   function loadRecognizer() {
     var spec = config.recognizer;
