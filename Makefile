@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python benchmarks/collector_bench.py --samples ../shared/data
 	$(BIN)/python benchmarks/sanitizer_bench.py --samples ../shared/data
 	$(BIN)/python benchmarks/export_bench.py
+	$(BIN)/python benchmarks/event_storm_bench.py
 	$(BIN)/python benchmarks/site_bench.py
 
 # The letter classifier's not-a-letter pictures, committed as sanitizer/nonletters.npz.

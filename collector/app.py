@@ -37,6 +37,11 @@ ANY_CONTENT_TYPE = [
     "multipart/form-data",
     "application/octet-stream",
 ]
+# Chalice's own refusals, worded as the handlers word theirs.
+CHALICE_REFUSALS = {
+    "UnsupportedMediaType": "Content-Type must be application/json",
+    "MethodNotAllowedError": "this method is not allowed on this route",
+}
 STATS_MAX_AGE = 30
 # A scheduled run stops rescoring this long before Lambda's limit; the next run resumes.
 SAFETY_MARGIN_MS = 60_000
@@ -62,6 +67,18 @@ def answer(handler: Callable[[], tuple[int, Any]]) -> Response:
 def json_body() -> dict[str, Any]:
     request = app.current_request
     return parse_json_object(request.raw_body, request.headers.get("content-type"))
+
+
+@app.middleware("http")
+def one_refusal_form(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Refusals that Chalice makes itself (a 415, a 405) in the API's form ``{"error": ...}``."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        message = CHALICE_REFUSALS.get(str(body["Code"]), str(body["Message"]))
+        response.body = json.dumps({"error": message}, ensure_ascii=False)
+        response.headers["Content-Type"] = "application/json; charset=utf-8"
+    return response
 
 
 @app.middleware("http")
@@ -131,18 +148,20 @@ def on_new_drawing(event: S3Event) -> dict[str, Any]:
 
 @app.schedule(Rate(refit_rate_hours(), unit=Rate.HOURS))
 def refit_and_rescore(event: Any) -> dict[str, Any]:
-    """Refit the sanitizer models from every drawing, then re-tag drawings until time runs out."""
+    """Refit the sanitizer models, re-tag drawings until time runs out, count any left uncounted."""
     from chalicelib import sanitizing
 
-    context = app.lambda_context
+    # The event's own context: a scheduled function's app never sees a request, so it has none.
+    context = event.context
+
+    def should_stop() -> bool:
+        return context is not None and context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS
+
     store = config.drawings_store()
     model = sanitizing.refit(store)
-    counts = sanitizing.rescore(
-        store,
-        should_stop=lambda: (
-            context is not None and context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS
-        ),
+    counts = sanitizing.rescore(store, should_stop=should_stop)
+    recounted = stats.count_uncounted(store, intake.utc_now(), should_stop)
+    app.log.info(
+        "refit %s, rescored %s, %d counted late", model.version, json.dumps(counts), recounted
     )
-    stats.rebuild_counts(store, intake.utc_now())
-    app.log.info("refit %s, rescored %s", model.version, json.dumps(counts))
-    return {"model": model.version, "counts": counts}
+    return {"model": model.version, "counts": counts, "counted_late": recounted}

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from chalicelib.keys import DRAWINGS_PREFIX
+from chalicelib.keys import COUNTED_PREFIX, DRAWINGS_PREFIX
 from chalicelib.storage import LocalStorage, S3Storage, Storage
 
 from .progress import Progress
@@ -194,6 +194,10 @@ def bootstrap(
     return names
 
 
+# Objects each store derives from its own drawings.
+STORE_OWN_PREFIXES = (COUNTED_PREFIX, "stats/")
+
+
 def push(
     source: LocalStorage, target: Storage, prefix: str = "", workers: int = 8
 ) -> dict[str, int]:
@@ -202,8 +206,10 @@ def push(
     Everything else goes before the drawing PNGs, as the collector writes them, so that the
     sanitizer a PNG triggers finds its record; each object carries its tags (a human verdict
     among them) in its own upload, so that no scoring can run before them and overwrite them.
+    The counts (``stats/``, ``counted/``) stay behind: the bucket counts each drawing it receives
+    once, from the PNG's own event, and a pushed counter would overwrite or hide those counts.
     """
-    present = set(source.list_keys(prefix))
+    present = {key for key in source.list_keys(prefix) if not key.startswith(STORE_OWN_PREFIXES)}
     existing = set(target.list_keys(prefix))
     missing = sorted(present - existing)
     records = [key for key in missing if not key.startswith(DRAWINGS_PREFIX)]

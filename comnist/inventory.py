@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib.keys import DRAWINGS_PREFIX, parse_drawing_key
+from chalicelib.sanitizing import verdict_of
 from chalicelib.storage import NotFound, Storage
 
 from .stores import add_store_arguments, drawings_store_from
@@ -33,7 +34,7 @@ def describe(store: Storage, key: str) -> dict[str, Any] | None:
         "letter": ref.letter,
         "code_point": ref.code_point,
         "status": tags.get("status", "pending"),
-        "verdict": tags.get("verdict"),
+        "verdict": verdict_of(store, key),
         "score": tags.get("score"),
         "reasons": tags.get("reasons"),
         "features": tags.get("features"),

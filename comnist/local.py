@@ -21,7 +21,8 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from chalicelib import config
-from chalicelib.keys import DRAWING_SUFFIX, DRAWINGS_PREFIX
+from chalicelib.keys import DRAWING_SUFFIX, DRAWINGS_PREFIX, parse_drawing_key
+from chalicelib.stats import counted_ids
 from chalicelib.storage import LocalStorage, Storage
 
 log = logging.getLogger(__name__)
@@ -121,15 +122,20 @@ class EventPump:
         self.thread.join(timeout=10)
 
 
-def redeliver_untagged(store: LocalStorage, pump: EventPump) -> int:
-    """Queue an event for every drawing PNG not tagged yet; return how many.
+def redeliver_unfinished(store: LocalStorage, pump: EventPump) -> int:
+    """Queue an event for every drawing PNG not yet tagged or not yet counted; return how many.
 
-    Events live in memory, so a server stopped with a backlog leaves drawings untagged; they are
-    picked up again at the next start.
+    Events live in memory, so a server stopped with a backlog, or in the middle of an event,
+    leaves drawings untagged or uncounted; they are picked up again at the next start.
     """
+    counted = counted_ids(store)
     count = 0
     for key in store.list_keys(DRAWINGS_PREFIX):
-        if is_drawing_png(key) and "status" not in store.get_tags(key):
+        try:
+            drawing_id = parse_drawing_key(key).id
+        except ValueError:
+            continue
+        if drawing_id not in counted or "status" not in store.get_tags(key):
             info = store.head(key)
             if info is not None:
                 pump.deliver(s3_object_created_event(LOCAL_BUCKET, key, info.size, info.etag))
@@ -151,7 +157,7 @@ def local_system(data_dir: str | Path) -> Iterator[tuple[Storage, Storage, Event
     drawings = EventingStorage(data_dir / "drawings", pump.deliver)
     contributors = LocalStorage(data_dir / "contributors")
     config.use_stores(drawings, contributors)
-    redeliver_untagged(drawings, pump)
+    redeliver_unfinished(drawings, pump)
     try:
         yield drawings, contributors, pump, app_module
     finally:

@@ -1,23 +1,28 @@
 """``comnist serve``: the whole system in one process, on local storage.
 
 The built site is served at ``/`` and the collector's routes under ``/api/``, through Chalice's
-own ``LocalGateway`` in front of the same app object that runs on Lambda. Several copies of the
-app answer requests concurrently, because a Chalice app object holds the current request.
+own ``LocalGateway`` in front of the same app object that runs on Lambda. HTTP itself is
+waitress's, a maintained pure-Python WSGI server: it parses requests strictly (a malformed or
+negative ``Content-Length`` is a 400), decodes chunked bodies, refuses bodies over a limit
+before reading them, and listens with a deep backlog, so a crowd of phones is queued rather than
+reset. Several copies of the app answer requests concurrently, because a Chalice app object holds
+the current request.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 import logging
 import queue
 import socket
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
 
 from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException
@@ -32,7 +37,17 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api"
 DEFAULT_SITE = Path("build/site")
 APP_COPIES = 4
-DRAIN_LIMIT = 64 * 1024 * 1024
+# Bodies up to this size reach the app, which refuses those over MAX_BODY_BYTES with its own
+# JSON answer; waitress refuses larger ones itself, without reading them.
+MAX_REQUEST_BYTES = 4 * MAX_BODY_BYTES
+MAX_PATH_SEGMENT = 255  # a file name's limit on Linux and macOS
+LISTEN_BACKLOG = 1024
+CONNECTION_LIMIT = 1000
+NO_SUCH_ROUTE = (
+    "no such route: the API has POST /api/drawings, POST /api/contributors and GET /api/stats"
+)
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
 class GatewayPool:
@@ -55,94 +70,127 @@ class GatewayPool:
             self.gateways.put(gateway)
 
 
-def make_handler(site_dir: Path, pool: GatewayPool) -> type[BaseHTTPRequestHandler]:
-    site_root = site_dir.resolve()
+class Answer:
+    """A status, headers and body, ready for WSGI."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "comnist"
-        sys_version = ""
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            log.info("%s %s", self.address_string(), format % args)
+    @classmethod
+    def error(cls, status: int, message: str) -> Answer:
+        """A refusal in the API's form, ``{"error": message}``."""
+        body = json.dumps({"error": message}, ensure_ascii=False).encode()
+        return cls(status, {"Content-Type": "application/json; charset=utf-8"}, body)
 
-        def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
-            self.send_response(status)
-            for name, value in headers.items():
-                if name.lower() not in ("content-length", "connection"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+    def send(self, method: str, start_response: StartResponse) -> Iterable[bytes]:
+        headers = [
+            (name, value)
+            for name, value in self.headers.items()
+            if name.lower() not in ("content-length", "connection", "transfer-encoding")
+        ]
+        headers.append(("Content-Length", str(len(self.body))))
+        try:
+            reason = HTTPStatus(self.status).phrase
+        except ValueError:
+            reason = "Unknown"
+        start_response(f"{self.status} {reason}", headers)
+        return [b"" if method == "HEAD" else self.body]
 
-        def _api(self, path: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > 4 * MAX_BODY_BYTES:
-                # Read and drop the body (within reason) so that the client sees the answer.
-                remaining = min(length, DRAIN_LIMIT)
-                while remaining > 0:
-                    chunk = self.rfile.read(min(remaining, 65536))
-                    if not chunk:
-                        break
-                    remaining -= len(chunk)
-                self.close_connection = True
-                body = b'{"error": "request body is larger than %d bytes"}' % MAX_BODY_BYTES
-                self._send(413, {"Content-Type": "application/json"}, body)
-                return
-            data = self.rfile.read(length) if length else None
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            try:
-                response = pool.handle(self.command, path, headers, data)
-            except LocalGatewayException as error:
-                self._send(error.CODE, dict(error.headers), error.body or b"")
-                return
-            body = response.get("body") or b""
-            if response.get("isBase64Encoded"):
-                body = base64.b64decode(body)
-            elif isinstance(body, str):
-                body = body.encode()
-            headers = dict(response.get("headers") or {})
-            for name, values in (response.get("multiValueHeaders") or {}).items():
-                headers[name] = ", ".join(values)
-            self._send(response["statusCode"], headers, body)
 
-        def _static(self, path: str) -> None:
-            target = (site_root / path.lstrip("/")).resolve()
-            if not target.is_relative_to(site_root):
-                self._send(404, {"Content-Type": "text/plain"}, b"not found")
-                return
-            if target.is_dir():
-                if not path.endswith("/"):
-                    self._send(301, {"Location": path + "/"}, b"")
-                    return
-                target = target / "index.html"
-            if not target.is_file():
-                fallback = site_root / "404.html"
-                body = fallback.read_bytes() if fallback.is_file() else b"not found"
-                self._send(404, {"Content-Type": "text/html; charset=utf-8"}, body)
-                return
-            self._send(
-                200,
-                {"Content-Type": content_type(target.name), "Cache-Control": "no-cache"},
-                target.read_bytes(),
+def request_path(environ: dict[str, Any]) -> str | Answer:
+    """The request's decoded path, or the refusal of a path no file or route can have."""
+    try:
+        # WSGI hands the percent-decoded path over as latin-1; the bytes are UTF-8.
+        path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return Answer.error(400, "the path is not valid UTF-8")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
+        return Answer.error(400, "the path contains control characters")
+    if any(len(segment.encode()) > MAX_PATH_SEGMENT for segment in path.split("/")):
+        return Answer.error(414, f"a path segment is longer than {MAX_PATH_SEGMENT} bytes")
+    return path
+
+
+def request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request's headers with lower-case names, as API Gateway passes them to Lambda."""
+    headers = {
+        name[5:].replace("_", "-").lower(): value
+        for name, value in environ.items()
+        if name.startswith("HTTP_")
+    }
+    for name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(name):
+            headers[name.replace("_", "-").lower()] = environ[name]
+    return headers
+
+
+class LocalSystem:
+    """The WSGI application of ``comnist serve``: the built site, and the API under ``/api/``."""
+
+    def __init__(self, site_dir: Path, pool: GatewayPool) -> None:
+        self.site_root = site_dir.resolve()
+        self.pool = pool
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        path = request_path(environ)
+        if isinstance(path, Answer):
+            answer = path
+        elif path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            answer = self.api(environ, method, path[len(API_PREFIX) :] or "/")
+        elif method in ("GET", "HEAD"):
+            answer = self.static(path)
+        else:
+            answer = Answer(
+                405, {"Content-Type": "text/plain", "Allow": "GET, HEAD"}, b"method not allowed"
             )
+        return answer.send(method, start_response)
 
-        def _dispatch(self) -> None:
-            url = urlsplit(self.path)
-            if url.path == API_PREFIX or url.path.startswith(API_PREFIX + "/"):
-                api_path = url.path[len(API_PREFIX) :] or "/"
-                self._api(api_path + (f"?{url.query}" if url.query else ""))
-            elif self.command in ("GET", "HEAD"):
-                self._static(url.path)
-            else:
-                self._send(
-                    405, {"Content-Type": "text/plain", "Allow": "GET, HEAD"}, b"method not allowed"
-                )
+    def api(self, environ: dict[str, Any], method: str, path: str) -> Answer:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_BODY_BYTES:
+            return Answer.error(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
+        body = environ["wsgi.input"].read(length) if length else None
+        query = environ.get("QUERY_STRING")
+        target = path + (f"?{query}" if query else "")
+        try:
+            response = self.pool.handle(method, target, request_headers(environ), body)
+        except LocalGatewayException as error:
+            # API Gateway's own refusals (a route the app does not have), in the API's form.
+            return Answer.error(error.CODE, NO_SUCH_ROUTE)
+        data = response.get("body") or b""
+        if response.get("isBase64Encoded"):
+            data = base64.b64decode(data)
+        elif isinstance(data, str):
+            data = data.encode()
+        headers = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(values)
+        return Answer(response["statusCode"], headers, data)
 
-        do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _dispatch
+    def static(self, path: str) -> Answer:
+        try:
+            return self._file(path)
+        except OSError:  # a path the file system cannot even look up (too long, too deep)
+            return Answer(404, {"Content-Type": "text/plain"}, b"not found")
 
-    return Handler
+    def _file(self, path: str) -> Answer:
+        target = (self.site_root / path.lstrip("/")).resolve()
+        if not target.is_relative_to(self.site_root):
+            return Answer(404, {"Content-Type": "text/plain"}, b"not found")
+        if target.is_dir():
+            if not path.endswith("/"):
+                return Answer(301, {"Location": path + "/"}, b"")
+            target = target / "index.html"
+        if not target.is_file():
+            fallback = self.site_root / "404.html"
+            body = fallback.read_bytes() if fallback.is_file() else b"not found"
+            return Answer(404, {"Content-Type": "text/html; charset=utf-8"}, body)
+        return Answer(
+            200,
+            {"Content-Type": content_type(target.name), "Cache-Control": "no-cache"},
+            target.read_bytes(),
+        )
 
 
 def lan_address() -> str:
@@ -160,26 +208,37 @@ def lan_address() -> str:
 
 def serve(host: str, port: int, data_dir: Path, site_dir: Path) -> None:
     """Run the local system until interrupted."""
+    import waitress
+
     if not (site_dir / "index.html").is_file():
         print(
             f"warning: no built site in {site_dir}; run `python build_site.py` first",
             file=sys.stderr,
         )
     with local_system(data_dir) as (_, _, _, app_module):
-        pool = GatewayPool(app_module)
-        server = ThreadingHTTPServer((host, port), make_handler(site_dir, pool))
-        server.daemon_threads = True
-        port = server.server_address[1]
+        server = waitress.create_server(
+            LocalSystem(site_dir, GatewayPool(app_module)),
+            host=host,
+            port=port,
+            threads=APP_COPIES,
+            backlog=LISTEN_BACKLOG,
+            connection_limit=CONNECTION_LIMIT,
+            max_request_body_size=MAX_REQUEST_BYTES,
+            asyncore_use_poll=True,
+            clear_untrusted_proxy_headers=True,
+            ident="comnist",
+        )
+        port = server.effective_port
         print(f"CoMNIST is running on http://127.0.0.1:{port}/ (data in {data_dir.resolve()})")
         if host in ("0.0.0.0", ""):
             print(f"devices on this network can draw at http://{lan_address()}:{port}/")
         print("Ctrl-C stops it", flush=True)
         try:
-            server.serve_forever()
+            server.run()
         except KeyboardInterrupt:
             pass
         finally:
-            server.server_close()
+            server.close()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

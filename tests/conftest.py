@@ -47,13 +47,15 @@ def aws_region() -> str:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, aws_region: str) -> Iterator[Any]:
-    """An S3 client on moto's in-memory AWS, with fake credentials."""
+    """An S3 client on moto's in-memory AWS, with fake credentials and S3's atomic requests."""
     import moto  # before boto3 creates any client
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", aws_region)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with moto.mock_aws():
+    from moto_atomic import atomic_moto_requests
+
+    with moto.mock_aws(), atomic_moto_requests():
         import boto3
 
         yield boto3.client("s3", region_name=aws_region)

@@ -97,6 +97,16 @@ BAD_DRAWINGS = {
     "unknown pointer": (drawing_body(device={"pointer": "nose", "dpr": 1}), 400, "pointer"),
     "dpr out of range": (drawing_body(device={"pointer": "pen", "dpr": 1000}), 400, "dpr"),
     "bad locale": (drawing_body(locale="../../x"), 400, "locale"),
+    "locale with a trailing newline": (drawing_body(locale="ru\n"), 400, "locale"),
+    "400-digit x": (with_strokes([[[10**400], [100], [0]]]), 400, "x of stroke 0"),
+    "400-digit y": (with_strokes([[[100], [-(10**400)], [0]]]), 400, "y of stroke 0"),
+    "400-digit t": (with_strokes([[[100], [100], [10**400]]]), 400, "t of stroke 0"),
+    "400-digit canvas": (
+        drawing_body(canvas={"width": 10**400, "height": 300}),
+        400,
+        "canvas.width",
+    ),
+    "400-digit dpr": (drawing_body(device={"pointer": "pen", "dpr": 10**400}), 400, "dpr"),
 }
 
 
@@ -296,6 +306,43 @@ def test_hostile_alphabets_are_refused(client, stores, alphabet):
     response = post_json(client, "/drawings", drawing_body(alphabet=alphabet, letter="A"))
     assert response.status_code == 400
     assert "alphabet" in response.json_body["error"]
+    assert keys(stores[0]) == []
+
+
+def test_an_unknown_alphabet_is_not_echoed_back_whole(client, stores):
+    response = post_json(client, "/drawings", drawing_body(alphabet="x" * 200_000, letter="A"))
+    assert response.status_code == 400
+    message = response.json_body["error"]
+    assert "unknown alphabet" in message and len(message) < 200
+    assert keys(stores[0]) == []
+
+
+def test_a_country_header_with_a_trailing_newline_is_not_stored(client, stores):
+    body = drawing_body()
+    response = post_json(client, "/drawings", body, **{"CloudFront-Viewer-Country": "FR\n"})
+    assert response.status_code == 201
+    record = stores[0].get_json(DrawingRef("cyrillic", "Ж", body["id"]).record_key)
+    assert record["country"] is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content_type", "status"),
+    [
+        ("POST", "/drawings", "image/png", 415),
+        ("POST", "/contributors", "image/png", 415),
+        ("GET", "/drawings", None, 405),
+        ("PUT", "/contributors", "application/json", 405),
+        ("DELETE", "/stats", None, 405),
+    ],
+)
+def test_refusals_chalice_makes_come_in_the_apis_one_form(
+    client, stores, method, path, content_type, status
+):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.http.request(method, path, headers=headers, body=b"\x89PNG")
+    assert response.status_code == status
+    assert set(response.json_body) == {"error"} and response.json_body["error"]
+    assert response.headers["Content-Type"].startswith("application/json")
     assert keys(stores[0]) == []
 
 

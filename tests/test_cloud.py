@@ -154,9 +154,12 @@ def test_push_sends_records_before_drawings_with_tags_in_the_upload(aws, tmp_pat
         local.put(f"drawings/latin/U+0042/{i}.png", b"png", content_type="image/png")
         local.put_tags(f"drawings/latin/U+0042/{i}.png", {"status": "suspicious", "verdict": "ok"})
         local.put_json(f"strokes/latin/U+0042/{i}.json", {"id": i})
-    local.put_json("stats/counts.json", {"counts": {}})
+    local.put_json("stats/letters/latin/U+0042.json", {"count": 40, "pending": []})
+    local.put_json("counted/latin/U+0042/000.json", {"counted": "2026-11-25T00:00:00.000Z"})
     target = RecordingStore("target", aws)
-    assert push(local, target, workers=8) == {"copied": 81, "skipped": 0}
+    assert push(local, target, workers=8) == {"copied": 80, "skipped": 0}
+    assert not target.exists("stats/letters/latin/U+0042.json"), "the bucket counts its own"
+    assert not target.exists("counted/latin/U+0042/000.json")
     kinds = [key.startswith("drawings/") for key, _ in target.uploads]
     assert kinds == sorted(kinds), "every record is uploaded before the first drawing"
     for key, tags in target.uploads:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,11 +102,17 @@ def test_bad_input_over_http_is_refused_and_nothing_written(server):
     )
     assert status == 400 and "JSON" in json.loads(data)["error"]
     status, _, data = server.request(
-        "POST", "/api/drawings", b"x" * 2_000_000, {"Content-Type": "application/json"}
+        "POST", "/api/drawings", b"x" * 600_000, {"Content-Type": "application/json"}
     )
-    assert status == 413
-    status, _, _ = server.request("GET", "/api/nothing-here")
-    assert 400 <= status < 500
+    assert status == 413 and "larger" in json.loads(data)["error"]
+    status, _, data = server.request("GET", "/api/nothing-here")
+    assert status == 403 and "no such route" in json.loads(data)["error"]
+    status, _, data = server.request(
+        "POST", "/api/drawings", b"\x89PNG", {"Content-Type": "image/png"}
+    )
+    assert status == 415 and "application/json" in json.loads(data)["error"]
+    status, headers, data = server.request("GET", "/api/drawings")
+    assert status == 405 and "POST" in headers["Allow"] and json.loads(data)["error"]
     drawings = server.data / "drawings"
     assert not any(p.is_file() for p in drawings.rglob("*") if not p.name.startswith("."))
 
@@ -128,3 +138,161 @@ def test_list_filters_by_letter_and_status(server):
         env={**os.environ},
     ).stdout.splitlines()
     assert len(plain) == 3 and all(line.split("\t")[0] in ids for line in plain)
+
+
+# --- hostile requests: each is refused with a 4xx, and the server goes on serving -------------
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory) -> Iterator[ServedSystem]:
+    tmp_path = tmp_path_factory.mktemp("hostile")
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("<!doctype html><title>CoMNIST</title>root")
+    running = ServedSystem(tmp_path / "data", tmp_path / "site")
+    running.start()
+    yield running
+    running.stop()
+
+
+def raw_exchange(server: ServedSystem, head: bytes, body_chunks: Iterator[bytes]):
+    """Send a hand-made request (head, then body chunks for as long as the server reads them);
+    return the status and body of the answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as connection:
+        connection.sendall(head)
+        try:
+            for chunk in body_chunks:
+                connection.sendall(chunk)
+        except OSError:
+            pass  # the server answered and closed without reading it all, as it should
+        answer = b""
+        with contextlib.suppress(OSError):
+            while data := connection.recv(65536):
+                answer += data
+                headers, _, body = answer.partition(b"\r\n\r\n")
+                length = re.search(rb"Content-Length: (\d+)", headers)
+                if length and len(body) >= int(length[1]):
+                    break
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 "), answer[:200]
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+def megabytes(count: int) -> Iterator[bytes]:
+    return (b"x" * (1 << 20) for _ in range(count))
+
+
+HOSTILE = {
+    "Content-Length -1 then 80 MiB": (
+        b"POST /api/drawings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: -1\r\n\r\n",
+        lambda: megabytes(80),
+        {400},
+    ),
+    "Content-Length abc": (
+        b"POST /api/drawings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: abc\r\n\r\n{}",
+        lambda: iter(()),
+        {400},
+    ),
+    "80 MiB announced": (
+        b"POST /api/drawings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 83886080\r\n\r\n",
+        lambda: megabytes(80),
+        {413},
+    ),
+    "chunked garbage": (
+        b"POST /api/drawings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n9\r\n{not json\r\n0\r\n\r\n",
+        lambda: iter(()),
+        {400},
+    ),
+    "chunked past the limit": (
+        b"POST /api/drawings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n",
+        lambda: (b"100000\r\n" + b"x" * (1 << 20) + b"\r\n" for _ in range(80)),
+        {413},
+    ),
+    "chunked with a bad chunk size": (
+        b"POST /api/drawings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+        lambda: iter(()),
+        {400},
+    ),
+    "NUL byte in the path": (
+        b"GET /a\x00b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        lambda: iter(()),
+        {400},
+    ),
+    "encoded NUL byte in the path": (
+        b"GET /%00/index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        lambda: iter(()),
+        {400},
+    ),
+    "encoded NUL byte in an API path": (
+        b"GET /api/stats%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        lambda: iter(()),
+        {400},
+    ),
+    "300-character path segment": (
+        b"GET /" + b"a" * 300 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        lambda: iter(()),
+        {414},
+    ),
+    "300-character API path segment": (
+        b"GET /api/" + b"a" * 300 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        lambda: iter(()),
+        {414},
+    ),
+    "a path too deep for the file system": (
+        b"GET /"
+        + b"/".join([b"a" * 200] * 40)
+        + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        lambda: iter(()),
+        {404},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_request_is_refused_and_the_server_keeps_serving(hostile_server, case):
+    head, body, statuses = HOSTILE[case]
+    status, _ = raw_exchange(hostile_server, head, body())
+    assert status in statuses
+    assert hostile_server.request("GET", "/api/stats")[0] == 200
+    assert hostile_server.request("GET", "/")[0] == 200
+
+
+def test_a_well_formed_chunked_drawing_is_stored(hostile_server):
+    """Chunked transfer is HTTP/1.1: decoded, it is validated like any other body."""
+    body = json.dumps(drawing_body()).encode()
+    head = (
+        b"POST /api/drawings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    chunks = iter([b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)])
+    status, answer = raw_exchange(hostile_server, head, chunks)
+    assert status == 201 and json.loads(answer)["id"] == json.loads(body)["id"]
+
+
+def test_twenty_clients_opening_500_connections_are_all_answered(hostile_server):
+    """A crowd connects at once: every connection is queued and answered, none is reset."""
+    start = threading.Barrier(20)
+    outcomes: list[int | str] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        start.wait(30)
+        for _ in range(25):
+            try:
+                status = hostile_server.request("GET", "/api/stats")[0]
+            except OSError as error:
+                status = type(error).__name__
+            with lock:
+                outcomes.append(status)
+
+    threads = [threading.Thread(target=client) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert outcomes == [200] * 500

@@ -67,7 +67,9 @@ def find_letter(alphabet_id: str, letter: str) -> Alphabet:
     """Return the alphabet if ``letter`` belongs to it, else raise ``KeyError`` saying which part is wrong."""
     alphabet = alphabets().get(alphabet_id)
     if alphabet is None:
-        raise KeyError(f"unknown alphabet {alphabet_id!r}; known: {', '.join(sorted(alphabets()))}")
+        # A prefix only: the whole value could be as long as the request.
+        shown = alphabet_id[:40] + ("..." if len(alphabet_id) > 40 else "")
+        raise KeyError(f"unknown alphabet {shown!r}; known: {', '.join(sorted(alphabets()))}")
     if letter not in alphabet:
         raise KeyError(f"letter is not a capital of the {alphabet_id} alphabet")
     return alphabet

@@ -2,8 +2,8 @@
 
 Cloud and local runs share this code: S3 notifications reach it through ``app.on_new_drawing``,
 and ``comnist serve`` builds the same event for the same handler after each stored drawing.
-Redelivery is harmless: tags are replaced with the same values and a drawing is only counted
-the first time it is tagged.
+Redelivery is harmless, at the same moment or after a handler died half-way: tags are replaced
+with the same values and :func:`chalicelib.stats.count_drawing` counts a drawing exactly once.
 """
 
 from __future__ import annotations
@@ -35,11 +35,9 @@ def process_new_drawing(store: Storage, key: str) -> dict[str, Any]:
         log.warning("ignoring an event for a key that is not a drawing: %r", key[:300])
         return {"key": key, "status": "ignored"}
     try:
-        first_time = "status" not in store.get_tags(key)
+        tags = tag_drawing(store, key)
     except NotFound:
         log.warning("drawing %s no longer exists; nothing to tag", key)
         return {"key": key, "status": "invalid", "reasons": "missing"}
-    tags = tag_drawing(store, key)
-    if first_time:
-        count_drawing(store, ref.alphabet, ref.letter, utc_now())
+    count_drawing(store, ref, utc_now())
     return {"key": key, **tags}

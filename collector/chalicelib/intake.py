@@ -3,8 +3,11 @@
 A drawing is written in three steps: the idempotency claim ``requests/<id>.json`` (a conditional
 write, so that two requests with one id cannot both claim it), the record, then the PNG. The PNG
 comes last because its creation is what makes the drawing exist: it fires the sanitizer event and
-is what listings and releases read. If storage fails half-way, what was written is removed again
-and the client is told to retry; a retry with the same id and body finishes the job.
+is what listings and releases read. It is created conditionally (``If-None-Match: *``), so that of
+identical requests racing each other exactly one writes it and answers 201; the others answer 200,
+and no second write can strip the PNG's tags or fire a second event. If storage fails half-way,
+what was written is removed again and the client is told to retry; a retry with the same id and
+body finishes the job.
 """
 
 from __future__ import annotations
@@ -69,16 +72,22 @@ def claim_id(
 
 def store_drawing(
     store: Storage, ref: DrawingRef, png: bytes, record: dict[str, Any], *, release_claim: bool
-) -> None:
-    """Write a drawing's record, then its PNG.
+) -> bool:
+    """Write a drawing's record, then create its PNG; return whether this call created the PNG.
 
-    On failure, a request that made the claim (``release_claim``) removes what it wrote and the
-    claim. A replay that found the claim removes nothing: the request that owns the claim writes
-    the same objects, and may already have written them.
+    Both writes are conditional: a record or PNG already written by an identical request is kept
+    as it is. On failure, a request that made the claim (``release_claim``) removes what it wrote
+    and the claim. A replay that found the claim removes nothing: the request that owns the claim
+    writes the same objects, and may already have written them.
     """
     try:
-        store.put_json(ref.record_key, record)
-        store.put(ref.png_key, png, content_type="image/png")
+        with contextlib.suppress(PreconditionFailed):
+            store.put_json(ref.record_key, record, if_none_match=True)
+        try:
+            store.put(ref.png_key, png, content_type="image/png", if_none_match=True)
+        except PreconditionFailed:
+            return False
+        return True
     except StorageUnavailable:
         if release_claim:
             for key in (ref.png_key, ref.record_key, request_key(ref.id)):
@@ -108,10 +117,10 @@ def submit_drawing(
             "body_sha256": digest,
         }
         png = render_png(drawing.strokes, drawing.canvas_width, drawing.canvas_height)
-        store_drawing(store, ref, png, record, release_claim=created_claim)
+        created = store_drawing(store, ref, png, record, release_claim=created_claim)
     except StorageUnavailable:
         raise unavailable() from None
-    return 201, answer
+    return (201 if created else 200), answer
 
 
 def submit_contributor(

@@ -5,7 +5,9 @@ Drawings bucket::
     drawings/<alphabet>/<U+XXXX>/<id>.png   278x278 RGBA PNG; its creation fires the sanitizer
     strokes/<alphabet>/<U+XXXX>/<id>.json   the drawing's record: strokes, canvas, device, created...
     requests/<id>.json                      idempotency claim: body hash and the PNG's key
-    stats/counts.json                       drawings per letter, kept by the event handler
+    counted/<alphabet>/<U+XXXX>/<id>.json   marker: this drawing is in its letter's counter
+    stats/letters/<alphabet>/<U+XXXX>.json  drawings of one letter, kept by the event handler
+    verdicts/<alphabet>/<U+XXXX>/<id>.json  the maintainer's verdict on one drawing
     models/current.json                     pointer to the sanitizer model in force
     models/<version>.json                   sanitizer models, versioned JSON
 
@@ -27,12 +29,17 @@ from .alphabets import code_point, letter_from_code_point
 
 DRAWINGS_PREFIX = "drawings/"
 DRAWING_SUFFIX = ".png"
-STATS_KEY = "stats/counts.json"
+COUNTED_PREFIX = "counted/"
+LETTER_COUNTERS_PREFIX = "stats/letters/"
+VERDICTS_PREFIX = "verdicts/"
 MODELS_CURRENT_KEY = "models/current.json"
 
+_UUID = r"(?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
 _DRAWING_KEY = re.compile(
-    r"^drawings/(?P<alphabet>[a-z]{2,20})/(?P<cp>U\+[0-9A-F]{4,6})/"
-    r"(?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.png$"
+    r"drawings/(?P<alphabet>[a-z]{2,20})/(?P<cp>U\+[0-9A-F]{4,6})/" + _UUID + r"\.png"
+)
+_COUNTED_KEY = re.compile(
+    r"counted/(?P<alphabet>[a-z]{2,20})/(?P<cp>U\+[0-9A-F]{4,6})/" + _UUID + r"\.json"
 )
 
 
@@ -56,14 +63,42 @@ class DrawingRef:
     def record_key(self) -> str:
         return f"strokes/{self.alphabet}/{self.code_point}/{self.id}.json"
 
+    @property
+    def counted_key(self) -> str:
+        """The marker that says this drawing is in its letter's counter."""
+        return f"{COUNTED_PREFIX}{self.alphabet}/{self.code_point}/{self.id}.json"
+
+    @property
+    def verdict_key(self) -> str:
+        """The maintainer's verdict on this drawing, apart from the machine's tags."""
+        return f"{VERDICTS_PREFIX}{self.alphabet}/{self.code_point}/{self.id}.json"
+
+
+def _parse(pattern: re.Pattern[str], kind: str, key: str) -> DrawingRef:
+    match = pattern.fullmatch(key)
+    if not match:
+        raise ValueError(f"not a {kind} key: {key[:300]!r}")
+    letter = letter_from_code_point(match["cp"])
+    return DrawingRef(match["alphabet"], letter, match["id"])
+
 
 def parse_drawing_key(key: str) -> DrawingRef:
     """Return the :class:`DrawingRef` of a drawing PNG key, or raise ``ValueError``."""
-    match = _DRAWING_KEY.match(key)
-    if not match:
-        raise ValueError(f"not a drawing key: {key!r}")
-    letter = letter_from_code_point(match["cp"])
-    return DrawingRef(match["alphabet"], letter, match["id"])
+    return _parse(_DRAWING_KEY, "drawing", key)
+
+
+def parse_counted_key(key: str) -> DrawingRef:
+    """Return the :class:`DrawingRef` of a count marker's key, or raise ``ValueError``."""
+    return _parse(_COUNTED_KEY, "count marker", key)
+
+
+def letter_counter_key(alphabet: str, code_point_label: str) -> str:
+    """Key of one letter's counter; ``code_point_label`` is ``U+XXXX``."""
+    if not re.fullmatch(r"[a-z]{2,20}", alphabet) or not re.fullmatch(
+        r"U\+[0-9A-F]{4,6}", code_point_label
+    ):
+        raise ValueError(f"invalid letter {alphabet!r} {code_point_label!r}")
+    return f"{LETTER_COUNTERS_PREFIX}{alphabet}/{code_point_label}.json"
 
 
 def request_key(drawing_id: str) -> str:

@@ -52,26 +52,51 @@ def _record(store: Storage, ref: DrawingRef) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+def verdict_of(store: Storage, key: str) -> str | None:
+    """The maintainer's verdict (``ok`` or ``rejected``) on the drawing at PNG ``key``, or ``None``.
+
+    Verdicts live in their own objects (``verdicts/...``), which only :func:`mark` writes, so no
+    machine job that rewrites a drawing's tags can lose one.
+    """
+    try:
+        value = store.get_json(parse_drawing_key(key).verdict_key)
+    except (NotFound, ValueError):
+        return None
+    verdict = value.get("verdict") if isinstance(value, dict) else None
+    return verdict if verdict in VERDICTS else None
+
+
+def _put_tags_with_verdict(store: Storage, key: str, tags: dict[str, str]) -> dict[str, str]:
+    """Write ``tags`` with a copy of the drawing's verdict; return what was written.
+
+    The copy serves tools that read tags only. S3 cannot write tags conditionally, so the verdict
+    is read again after the write: a :func:`mark` that landed meanwhile is copied by another write.
+    """
+    verdict = verdict_of(store, key)
+    while True:
+        written = {**tags, "verdict": verdict} if verdict else dict(tags)
+        store.put_tags(key, written)
+        latest = verdict_of(store, key)
+        if latest == verdict:
+            return written
+        verdict = latest
+
+
 def tag_drawing(store: Storage, key: str, model: Any = None) -> dict[str, str]:
     """Score the drawing at ``key`` with ``model`` (default: the current one) and write its tags.
 
-    A human ``verdict`` tag is kept as it is. Returns the tags written; raises :class:`NotFound`
-    if the drawing does not exist.
+    The tags carry a copy of the maintainer's verdict, if any. Returns the tags written; raises
+    :class:`NotFound` if the drawing does not exist.
     """
     from sanitizer import score_drawing
 
     ref = parse_drawing_key(key)
     png = store.get(key).data
-    previous = store.get_tags(key)
     model = model if model is not None else load_current_model(store)
     verdict = score_drawing(
         png, _record(store, ref), model, alphabet=ref.alphabet, letter=ref.letter, drawing_id=ref.id
     )
-    tags = verdict.to_tags()
-    if previous.get("verdict") in VERDICTS:
-        tags["verdict"] = previous["verdict"]
-    store.put_tags(key, tags)
-    return tags
+    return _put_tags_with_verdict(store, key, verdict.to_tags())
 
 
 def drawing_keys(store: Storage) -> Iterable[str]:
@@ -83,7 +108,7 @@ def _sample(store: Storage, key: str) -> Any:
 
     try:
         ref = parse_drawing_key(key)
-        verdict = store.get_tags(key).get("verdict")
+        verdict = verdict_of(store, key)
         return extract(store.get(key).data, ref.id, ref.alphabet, ref.letter, verdict)
     except (ValueError, NotFound):
         return None
@@ -124,7 +149,7 @@ def rescore(
 
     With ``resume``, drawings already tagged by the current model version are skipped, so an
     interrupted run (or a Lambda reaching its time limit, via ``should_stop``) continues where it
-    stopped. Human verdicts are never overridden.
+    stopped. Human verdicts live apart from the tags (:func:`verdict_of`) and are never touched.
     """
     model = load_current_model(store)
     version = model.version if model is not None else None
@@ -169,10 +194,16 @@ def find_drawing(store: Storage, drawing_id: str) -> str:
 
 
 def mark(store: Storage, drawing_id: str, verdict: str) -> dict[str, str]:
-    """Record the maintainer's verdict (``ok`` or ``rejected``) on a drawing; return its tags."""
+    """Record the maintainer's verdict (``ok`` or ``rejected``) on a drawing; return its tags.
+
+    The verdict object is the record; the ``verdict`` tag is a copy for tools that read tags.
+    """
+    from .intake import utc_now
+
     if verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}")
     key = find_drawing(store, drawing_id)
+    store.put_json(parse_drawing_key(key).verdict_key, {"verdict": verdict, "marked": utc_now()})
     tags = store.get_tags(key)
     tags["verdict"] = verdict
     store.put_tags(key, tags)

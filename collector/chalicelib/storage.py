@@ -160,7 +160,14 @@ class Storage(ABC):
 
 
 class LocalStorage(Storage):
-    """A directory that behaves like a bucket; safe for threads and for processes on one host."""
+    """A directory that behaves like a bucket; safe for threads and for processes on one host.
+
+    Writes hold a lock that spans threads (a mutex) and processes (``flock`` on ``.lock``), so
+    that a conditional write checks and writes as one step, as S3 does. Reads take no lock: each
+    file is replaced atomically, an object's data is written before its ``.meta`` file (which
+    makes it exist), and the ETag a read reports is computed from the bytes that read returned,
+    so a conditional write can never pass on data older than the ETag it was given.
+    """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
@@ -218,15 +225,14 @@ class LocalStorage(Storage):
     ) -> str:
         path = self._path(key)
         tags = check_tags(tags or {})
-        etag = etag_of(data)
-        meta = {"content_type": content_type, "metadata": dict(metadata or {}), "etag": etag}
+        meta = {"content_type": content_type, "metadata": dict(metadata or {})}
         with self._locked():
-            current = self._read_meta(key) if path.exists() else None
+            current = self._current_etag(key)
             if if_none_match and current is not None:
                 raise PreconditionFailed(f"{key} already exists")
-            if if_match is not None and (current is None or current["etag"] != if_match):
+            if if_match is not None and current != if_match:
                 raise PreconditionFailed(f"{key} changed since it was read")
-            self._write_atomic(self._path(key, ".meta"), json.dumps(meta).encode())
+            # Data and tags first, metadata last: an object exists once its metadata does.
             self._write_atomic(path, data)
             # A new object starts with the tags of its PUT only, as on S3.
             with contextlib.suppress(FileNotFoundError):
@@ -234,30 +240,38 @@ class LocalStorage(Storage):
             if tags:
                 tag_data = json.dumps(tags, ensure_ascii=False, sort_keys=True).encode()
                 self._write_atomic(self._path(key, ".tags"), tag_data)
-        return etag
+            self._write_atomic(self._path(key, ".meta"), json.dumps(meta).encode())
+        return etag_of(data)
+
+    def _current_etag(self, key: str) -> str | None:
+        """The ETag of the object's current bytes, or ``None`` if it does not exist."""
+        if self._read_meta(key) is None:
+            return None
+        try:
+            return etag_of(self._path(key).read_bytes())
+        except FileNotFoundError:
+            return None
 
     def get(self, key: str) -> StoredObject:
-        info = self.head(key)
-        if info is None:
+        meta = self._read_meta(key)
+        if meta is None:
             raise NotFound(key)
         try:
             data = self._path(key).read_bytes()
         except FileNotFoundError as exc:
             raise NotFound(key) from exc
+        info = ObjectInfo(key, len(data), etag_of(data), meta["content_type"], meta["metadata"])
         return StoredObject(info, data)
 
     def head(self, key: str) -> ObjectInfo | None:
-        path = self._path(key)
-        meta = self._read_meta(key)
-        if meta is None or not path.is_file():
+        try:
+            return self.get(key).info
+        except NotFound:
             return None
-        return ObjectInfo(
-            key, path.stat().st_size, meta["etag"], meta["content_type"], meta["metadata"]
-        )
 
     def delete(self, key: str) -> None:
         with self._locked():
-            for path in (self._path(key), self._path(key, ".meta"), self._path(key, ".tags")):
+            for path in (self._path(key, ".meta"), self._path(key), self._path(key, ".tags")):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
 
@@ -283,7 +297,7 @@ class LocalStorage(Storage):
                 yield base + name
 
     def get_tags(self, key: str) -> dict[str, str]:
-        if not self._path(key).is_file():
+        if self._read_meta(key) is None:
             raise NotFound(key)
         try:
             return json.loads(self._path(key, ".tags").read_bytes())
@@ -293,7 +307,7 @@ class LocalStorage(Storage):
     def put_tags(self, key: str, tags: dict[str, str]) -> None:
         check_tags(tags)
         with self._locked():
-            if not self._path(key).is_file():
+            if self._read_meta(key) is None:
                 raise NotFound(key)
             data = json.dumps(tags, ensure_ascii=False, sort_keys=True).encode()
             self._write_atomic(self._path(key, ".tags"), data)

@@ -43,12 +43,13 @@ AGE_GROUPS = ("child", "adult")
 MAX_DRAWN_AGE = timedelta(days=30)
 MAX_CLOCK_SKEW = timedelta(minutes=10)
 
-_LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
+# Matched with fullmatch: ``$`` would also accept a trailing newline.
+_LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}")
 _EMAIL = re.compile(
-    r"^[^@\s<>\"'\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
+    r"[^@\s<>\"'\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+"
 )
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_UTC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_UTC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z")
 
 DRAWING_FIELDS = {
     "id",
@@ -177,7 +178,8 @@ def _uuid4(value: Any, field: str) -> str:
 def _number(value: Any, field: str, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise bad(f"{field} must be a number")
-    if not math.isfinite(value) or not low <= value <= high:
+    # Compared as they are: an int of 400 digits is out of range, not a float overflow.
+    if (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
         raise bad(f"{field} must be between {low:g} and {high:g}")
     return value
 
@@ -237,7 +239,7 @@ def _letter(alphabet: Any, letter: Any) -> tuple[str, str]:
 def _drawn_at(value: Any, now: datetime) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _UTC_TIME.match(value):
+    if not isinstance(value, str) or not _UTC_TIME.fullmatch(value):
         raise bad('drawn_at must be a UTC time such as "2026-05-01T12:30:00.000Z"')
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -275,7 +277,7 @@ def validate_drawing(body: dict[str, Any], now: datetime | None = None) -> Drawi
             raise bad("device.pointer must be one of touch, pen, mouse")
         dpr = _number(device.get("dpr", 1), "device.dpr", 0.25, 8)
     locale = body.get("locale")
-    if locale is not None and (not isinstance(locale, str) or not _LOCALE.match(locale)):
+    if locale is not None and (not isinstance(locale, str) or not _LOCALE.fullmatch(locale)):
         raise bad('locale must be a language tag such as "ru" or "fr-CA"')
     drawn_at = _drawn_at(body.get("drawn_at"), now or datetime.now(UTC))
     age_group = body.get("age_group")
@@ -327,7 +329,7 @@ def validate_contributor(body: dict[str, Any]) -> Contributor:
         raise bad('consent must be {"thanks_page": true|false, "updates": true|false}')
     name = _text(body.get("name"), "name", MAX_NAME_CHARS)
     email = _text(body.get("email"), "email", MAX_EMAIL_CHARS)
-    if email is not None and not _EMAIL.match(email):
+    if email is not None and not _EMAIL.fullmatch(email):
         raise bad("email is not a valid e-mail address")
     if name is not None and not consent["thanks_page"]:
         raise bad("a name is only kept with consent to show it on the thanks page")
@@ -342,6 +344,6 @@ def validate_contributor(body: dict[str, Any]) -> Contributor:
 def country_from_headers(headers: dict[str, str]) -> str | None:
     """Return CloudFront's viewer country (two capital letters) if the header is present and sane."""
     value = headers.get("cloudfront-viewer-country") or headers.get("CloudFront-Viewer-Country")
-    if isinstance(value, str) and _COUNTRY.match(value):
+    if isinstance(value, str) and _COUNTRY.fullmatch(value):
         return value
     return None
