@@ -12,6 +12,7 @@ import http.client
 import io
 import json
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -292,7 +293,9 @@ def bench_load(
         )
         print(
             f"  throughput {len(latencies) / wall:.0f}/s = {len(latencies) / wall * baseline_ms / 1000:.2f}x "
-            f"what one core does in-process ({1000 / baseline_ms:.0f}/s)"
+            f"what one core does in-process ({1000 / baseline_ms:.0f}/s); by Little's law "
+            f"{clients} clients wait {clients / (len(latencies) / wall) * 1000:.0f} ms each: "
+            f"the p50 is queueing for the CPU"
         )
         counted, waited = wait_for_counts(port, len(stored))
         print(
@@ -311,6 +314,7 @@ def bench_load(
     finally:
         server.terminate()
         server.wait(timeout=10)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def bench_import_time() -> None:

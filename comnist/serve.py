@@ -215,6 +215,8 @@ def serve(host: str, port: int, data_dir: Path, site_dir: Path) -> None:
             f"warning: no built site in {site_dir}; run `python build_site.py` first",
             file=sys.stderr,
         )
+    # A burst queues requests for the four app copies; that is the design, not a warning.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     with local_system(data_dir) as (_, _, _, app_module):
         server = waitress.create_server(
             LocalSystem(site_dir, GatewayPool(app_module)),

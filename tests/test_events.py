@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chalicelib.keys import DrawingRef
 from chalicelib.stats import public_stats
 from comnist.local import LambdaContext, s3_object_created_event
@@ -113,3 +115,33 @@ def test_local_start_counts_a_drawing_whose_handler_died_after_tagging(tmp_path)
     with local_system(tmp_path) as (drawings, _, pump, _):
         pump.drain()
         assert public_stats(drawings, 1000)["alphabets"]["cyrillic"]["letters"]["Ё"] == 1
+
+
+def test_the_schedule_finishes_a_count_whose_handler_died_and_was_never_retried(tmp_path):
+    from chalicelib import intake, stats
+    from chalicelib.storage import LocalStorage
+    from chalicelib.validation import validate_drawing
+
+    class DiesAfterTheIncrement(LocalStorage):
+        def put(self, key, data, **kwargs):
+            if key.startswith("counted/"):
+                raise TimeoutError("the Lambda ran out of time")
+            return super().put(key, data, **kwargs)
+
+    store = DiesAfterTheIncrement(tmp_path / "drawings")
+    body = drawing_body(letter="Щ")
+    intake.submit_drawing(store, validate_drawing(body))
+    ref = DrawingRef("cyrillic", "Щ", body["id"])
+    with pytest.raises(TimeoutError):
+        stats.count_drawing(store, ref, intake.utc_now())
+    counter_key = "stats/letters/cyrillic/U+0429.json"
+    assert store.get_json(counter_key)["pending"] == [ref.id]
+
+    plain = LocalStorage(tmp_path / "drawings")
+    assert stats.count_uncounted(plain, intake.utc_now()) == 0, "already counted, not again"
+    assert plain.get_json(counter_key) | {"updated": None} == {
+        "count": 1,
+        "pending": [],
+        "updated": None,
+    }
+    assert plain.exists(ref.counted_key)

@@ -267,20 +267,35 @@ def test_a_verdict_recorded_while_a_job_retags_the_drawing_is_kept(backend, job)
 
 
 def test_verdicts_recorded_by_many_threads_during_a_rescore_are_all_kept(backend):
-    refs = [store_drawing(backend, "Ф") for _ in range(RACERS)]
+    # In key order, the order in which the rescore takes them.
+    refs = sorted((store_drawing(backend, "Ф") for _ in range(3 * RACERS)), key=lambda r: r.png_key)
+    about_to_tag = {ref.png_key: threading.Event() for ref in refs}
+    marked = {ref.png_key: threading.Event() for ref in refs}
+    store = Interposed(backend)
+
+    def wait_for_the_maintainer(key: str) -> None:
+        # Every drawing is marked after the rescore has read it and before it writes its tags.
+        if not about_to_tag[key].is_set():
+            about_to_tag[key].set()
+            assert marked[key].wait(WAIT_SECONDS)
+
+    def verdict(i: int) -> str:
+        return "rejected" if i % 2 else "ok"
 
     def one(i: int) -> None:
         if i == 0:
-            sanitizing.rescore(backend, resume=False, workers=4)
-        else:
-            for ref in refs[i - 1 :: RACERS - 1]:
-                sanitizing.mark(backend, ref.id, "rejected" if i % 2 else "ok")
+            sanitizing.rescore(store, resume=False, workers=4)
+            return
+        for j in range(i - 1, len(refs), RACERS - 1):
+            assert about_to_tag[refs[j].png_key].wait(WAIT_SECONDS)
+            sanitizing.mark(backend, refs[j].id, verdict(j))
+            marked[refs[j].png_key].set()
 
+    store.before_put_tags = wait_for_the_maintainer
     run_together(one)
-    for i, ref in enumerate(refs):
-        expected = "rejected" if (i % (RACERS - 1) + 1) % 2 else "ok"
-        assert describe(backend, ref.png_key)["verdict"] == expected
-        assert backend.get_tags(ref.png_key)["verdict"] == expected
+    for j, ref in enumerate(refs):
+        assert describe(backend, ref.png_key)["verdict"] == verdict(j)
+        assert backend.get_tags(ref.png_key)["verdict"] == verdict(j)
 
 
 def increment(store: Storage, key: str) -> None:

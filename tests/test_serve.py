@@ -296,3 +296,52 @@ def test_twenty_clients_opening_500_connections_are_all_answered(hostile_server)
     for thread in threads:
         thread.join(120)
     assert outcomes == [200] * 500
+
+
+def test_import_beside_serve_on_one_data_counts_every_drawing_once(server, tmp_path):
+    """The maintainer imports the 2017 images while the kiosk takes drawings: two processes
+    write, tag and count in one local store, and each counts what it sees."""
+    import io
+
+    from PIL import Image
+
+    from chalicelib.raster import render_png
+
+    folder = tmp_path / "2017" / "Ж"
+    folder.mkdir(parents=True)
+    for i in range(12):
+        strokes = [[[10 + 5 * i, 90], [10, 90], [0, 1]], [[90, 10], [10, 90], [2, 3]]]
+        ink = Image.open(io.BytesIO(render_png(strokes, 100, 100)))
+        white = Image.new("RGBA", ink.size, (255, 255, 255, 255))
+        Image.alpha_composite(white, ink).convert("RGB").save(folder / f"{i:013x}.png")
+    bodies = [drawing_body(letter="Ж") for _ in range(12)]
+    command = [sys.executable, "-m", "comnist", "import", str(folder.parent)]
+    command += ["--alphabet", "cyrillic", "--data", str(server.data)]
+    importer = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+    start = threading.Barrier(4)
+    answers: list[int] = []
+
+    def phone(mine: list[dict]) -> None:
+        start.wait(30)
+        answers.extend(post_drawing(server, body)[0] for body in mine)
+
+    phones = [threading.Thread(target=phone, args=(bodies[i::4],)) for i in range(4)]
+    for thread in phones:
+        thread.start()
+    for thread in phones:
+        thread.join(120)
+    assert importer.wait(120) == 0
+    assert answers == [201] * 12
+
+    deadline, count = time.monotonic() + 60, 0
+    while time.monotonic() < deadline and count < 24:
+        count = json.loads(server.request("GET", "/api/stats")[2])["alphabets"]["cyrillic"][
+            "letters"
+        ]["Ж"]
+        time.sleep(0.3)
+    assert count == 24
+    time.sleep(1)  # late duplicates would show now
+    assert (
+        json.loads(server.request("GET", "/api/stats")[2])["alphabets"]["cyrillic"]["total"] == 24
+    )
+    assert len(comnist_list(server.data, "--letter", "Ж")) == 24
