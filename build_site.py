@@ -19,6 +19,7 @@ import hashlib
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -28,7 +29,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from chalicelib.alphabets import alphabets
 from chalicelib.mediatypes import content_type
-from chalicelib.storage import LocalStorage, NotFound, S3Storage, Storage
+from chalicelib.storage import LocalStorage, NotFound, S3Storage, Storage, etag_of
 
 SITE_DIR = Path(__file__).resolve().parent / "site"
 # The first reward comes with the first letter, the next ones quickly, then one every 25 letters.
@@ -423,33 +424,83 @@ def cache_control(relative: str) -> str:
     return IMMUTABLE if relative.startswith("assets/") else SHORT
 
 
-def deploy(out_dir: Path, bucket: str, client: Any = None) -> int:
-    """Upload a built site to its S3 website bucket; return the number of files uploaded."""
+def _stored_etags(client: Any, bucket: str) -> dict[str, str]:
+    """``key -> ETag`` of every object in the bucket."""
+    etags: dict[str, str] = {}
+    args = {"Bucket": bucket}
+    while True:
+        page = client.list_objects_v2(**args)
+        etags.update({item["Key"]: item["ETag"] for item in page.get("Contents", [])})
+        if not page.get("IsTruncated"):
+            return etags
+        args["ContinuationToken"] = page["NextContinuationToken"]
+
+
+def deploy(out_dir: Path, bucket: str, client: Any = None) -> list[str]:
+    """Upload what changed in a built site to its S3 bucket; return the keys uploaded.
+
+    CloudFront reads the private bucket by key, so each ``<dir>/index.html`` is also stored
+    as ``<dir>/``: the key a link to ``/<dir>/`` asks for.
+    """
     if client is None:
         import boto3
 
         client = boto3.client("s3")
+    stored = _stored_etags(client, bucket)
     # Assets and cards first: a page must never go live before the files it refers to.
     files = sorted(
         (p for p in out_dir.rglob("*") if p.is_file()), key=lambda p: (p.suffix == ".html", p)
     )
+    uploaded = []
     for path in files:
         relative = path.relative_to(out_dir).as_posix()
-        client.put_object(
-            Bucket=bucket,
-            Key=relative,
-            Body=path.read_bytes(),
-            ContentType=content_type(path.name),
-            CacheControl=cache_control(relative),
-        )
-    client.put_bucket_website(
-        Bucket=bucket,
-        WebsiteConfiguration={
-            "IndexDocument": {"Suffix": "index.html"},
-            "ErrorDocument": {"Key": "404.html"},
+        data = path.read_bytes()
+        keys = [relative]
+        if path.name == "index.html" and "/" in relative:
+            keys.append(relative[: -len("index.html")])
+        for key in keys:
+            if stored.get(key) == etag_of(data):
+                continue
+            client.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=data,
+                ContentType=content_type(path.name),
+                CacheControl=cache_control(relative),
+            )
+            uploaded.append(key)
+    return uploaded
+
+
+# More changed paths than this are invalidated as one wildcard (CloudFront bills per path).
+MAX_INVALIDATION_PATHS = 40
+
+
+def invalidate(cloudfront: Any, bucket: str, keys: list[str]) -> str | None:
+    """Have the site's CloudFront distribution drop the changed pages; return the invalidation id.
+
+    Hashed assets are new names when they change, so only other keys are invalidated; the root
+    page is also ``/``. Returns ``None`` when nothing needs it or no distribution serves ``bucket``.
+    """
+    from comnist.cloud import find_site_distribution
+
+    paths = sorted({f"/{key}" for key in keys if not key.startswith("assets/")})
+    if "/index.html" in paths:
+        paths.append("/")
+    distribution = find_site_distribution(cloudfront, bucket) if paths else None
+    if distribution is None:
+        return None
+    if len(paths) > MAX_INVALIDATION_PATHS:
+        paths = ["/*"]
+    answer = cloudfront.create_invalidation(
+        DistributionId=distribution["Id"],
+        InvalidationBatch={
+            "Paths": {"Quantity": len(paths), "Items": paths},
+            # Unique per deploy: a reused reference would answer with an older invalidation.
+            "CallerReference": f"comnist-site-{time.time_ns()}",
         },
     )
-    return len(files)
+    return answer["Invalidation"]["Id"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -472,7 +523,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     models.add_argument("--drawings-bucket", help="the drawings bucket whose current model guesses")
     parser.add_argument(
-        "--deploy", metavar="s3://BUCKET", help="upload the built site to this bucket"
+        "--deploy",
+        metavar="s3://BUCKET",
+        help="upload what changed to this bucket and invalidate it on its CloudFront distribution",
     )
     args = parser.parse_args(argv)
     store: Storage | None = None
@@ -492,8 +545,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.deploy:
         if not args.deploy.startswith("s3://"):
             parser.error("--deploy takes s3://BUCKET")
-        count = deploy(out, args.deploy[5:].strip("/"))
-        print(f"uploaded {count} files to {args.deploy}")
+        import boto3
+
+        bucket = args.deploy[5:].strip("/")
+        uploaded = deploy(out, bucket, boto3.client("s3"))
+        print(f"uploaded {len(uploaded)} changed files to {args.deploy}")
+        invalidation = invalidate(boto3.client("cloudfront"), bucket, uploaded)
+        if invalidation:
+            print(f"CloudFront invalidation {invalidation} drops the changed pages")
     return 0
 
 

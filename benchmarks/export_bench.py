@@ -3,21 +3,26 @@
 A store of N drawings is generated quickly: a few hundred stroke variants are rasterized once and
 written through :class:`LocalStorage` (PNG, record with strokes, tags) under fresh ids, in
 sessions of about 20 drawings, one in ten as an imported 2017 image. Each export then runs in its
-own process so that its peak resident memory (``ru_maxrss`` from ``wait4``) is its own.
+own process so that its peak resident memory (``ru_maxrss`` from ``wait4``) is its own. With
+``--against REV``, the exporter of that git revision (checked out of the repository into a
+temporary folder) exports the same stores in the same run, and the figures are given as ratios.
 
     .venv/bin/python benchmarks/export_bench.py                 # 10,000 and 100,000 drawings
-    .venv/bin/python benchmarks/export_bench.py --sizes 2000,10000 --work /tmp/bench
+    .venv/bin/python benchmarks/export_bench.py --sizes 2000,10000 --against main
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import random
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -88,11 +93,43 @@ def child(data: Path, out: Path, workers: int) -> None:
     print(json.dumps({"seconds": seconds, "drawings": drawings}))
 
 
-def measure(data: Path, out: Path, workers: int) -> dict[str, float]:
-    """Export in a child process; return its wall time, drawings and peak RSS in MiB."""
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def checkout(revision: str, target: Path) -> Path:
+    """The packages of ``revision`` extracted into ``target``; return the folder for ``PYTHONPATH``."""
+    archive = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(ROOT),
+            "archive",
+            "--format=tar",
+            revision,
+            "comnist",
+            "collector",
+            "sanitizer",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
+def measure(data: Path, out: Path, workers: int, code: Path | None = None) -> dict[str, float]:
+    """Export in a child process (with the packages under ``code`` if given); return its wall
+    time, drawings and peak RSS in MiB."""
     shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(out.parent / f".{out.name}.export", ignore_errors=True)
     command = [sys.executable, __file__, "--child", str(data), str(out), "--workers", str(workers)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(code), str(code / "collector")])
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=code or ROOT
+    )
     output = process.stdout.read() if process.stdout else b""
     _, status, usage = os.wait4(process.pid, 0)
     if status != 0:
@@ -102,11 +139,22 @@ def measure(data: Path, out: Path, workers: int) -> dict[str, float]:
     return result
 
 
+def report(label: str, size: int, result: dict[str, float]) -> float:
+    rate = result["drawings"] / result["seconds"]
+    print(
+        f"{label:>9} {size:>7} drawings: exported {result['drawings']:.0f} in "
+        f"{result['seconds']:.1f} s ({rate:.0f} drawings/s), peak RSS {result['peak_rss_mib']:.0f} MiB",
+        flush=True,
+    )
+    return rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--work", type=Path, default=Path("/tmp/comnist-export-bench"))
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--against", metavar="REV", help="also run this git revision's exporter")
     parser.add_argument("--keep", action="store_true", help="keep the generated stores")
     parser.add_argument(
         "--child", nargs=2, type=Path, metavar=("DATA", "OUT"), help=argparse.SUPPRESS
@@ -115,23 +163,31 @@ def main() -> None:
     if args.child:
         child(*args.child, args.workers)
         return
-    results = []
-    for size in (int(s) for s in args.sizes.split(",")):
-        data = args.work / f"store-{size}"
-        if not (data / "drawings").is_dir():
-            started = time.perf_counter()
-            generate(data, size)
-            print(f"generated {size} drawings in {time.perf_counter() - started:.0f} s", flush=True)
-        result = measure(data, args.work / f"release-{size}", args.workers)
-        rate = result["drawings"] / result["seconds"]
-        results.append((size, result, rate))
-        print(
-            f"{size:>7} drawings: exported {result['drawings']} in {result['seconds']:.1f} s "
-            f"({rate:.0f} drawings/s), peak RSS {result['peak_rss_mib']:.0f} MiB",
-            flush=True,
-        )
-        if not args.keep:
-            shutil.rmtree(data, ignore_errors=True)
+    with tempfile.TemporaryDirectory() as temporary:
+        baseline = checkout(args.against, Path(temporary)) if args.against else None
+        results = []
+        for size in (int(s) for s in args.sizes.split(",")):
+            data = args.work / f"store-{size}"
+            if not (data / "drawings").is_dir():
+                started = time.perf_counter()
+                generate(data, size)
+                print(
+                    f"generated {size} drawings in {time.perf_counter() - started:.0f} s",
+                    flush=True,
+                )
+            now = measure(data, args.work / f"release-{size}", args.workers)
+            rate = report("this", size, now)
+            if baseline is not None:
+                before = measure(data, args.work / f"before-{size}", args.workers, baseline)
+                old_rate = report(args.against, size, before)
+                print(
+                    f"{'':>9} {size:>7} drawings: {rate / old_rate:.2f}x the rate, "
+                    f"{now['peak_rss_mib'] / before['peak_rss_mib']:.2f}x the peak memory of {args.against}",
+                    flush=True,
+                )
+            results.append((size, now, rate))
+            if not args.keep:
+                shutil.rmtree(data, ignore_errors=True)
     if len(results) > 1:
         (small, first, rate0), (large, last, rate1) = results[0], results[-1]
         print(

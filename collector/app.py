@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Rate, Response
-from chalice.app import S3Event
+from chalice.app import CloudWatchEvent, S3Event
 
 from chalicelib import config, events, intake, stats
 from chalicelib.stage import drawings_bucket_name, refit_rate_hours
@@ -26,6 +26,10 @@ from chalicelib.validation import (
 
 app = Chalice(app_name="comnist-collector")
 app.log.setLevel(logging.INFO)
+# The API takes and gives JSON only. Chalice counts application/octet-stream as binary and
+# `chalice deploy` refuses a route whose content types differ in binary support, so no type is
+# binary here: an octet-stream body reaches the handler, which refuses it with its own message.
+app.api.binary_types = []
 
 # Every content type reaches the handler, which refuses all but JSON with its own clear message.
 ANY_CONTENT_TYPE = [
@@ -147,7 +151,7 @@ def on_new_drawing(event: S3Event) -> dict[str, Any]:
 
 
 @app.schedule(Rate(refit_rate_hours(), unit=Rate.HOURS))
-def refit_and_rescore(event: Any) -> dict[str, Any]:
+def refit_and_rescore(event: CloudWatchEvent) -> dict[str, Any]:
     """Refit the sanitizer models, re-tag drawings until time runs out, count any left uncounted."""
     from chalicelib import sanitizing
 

@@ -1,4 +1,4 @@
-"""``comnist bootstrap`` (create a stage's buckets, record them in Chalice's config) and ``comnist push``."""
+"""``comnist bootstrap`` (a stage's buckets, site distribution and Chalice config) and ``comnist push``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,24 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from chalicelib.keys import COUNTED_PREFIX, DRAWINGS_PREFIX
 from chalicelib.storage import LocalStorage, S3Storage, Storage
 
+from .grants import GRANTS, function_policy
 from .progress import Progress
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / "collector" / ".chalice"
+SITE_ORIGIN_ID = "site"
+# CloudFront's managed cache policy "CachingOptimized": caches by the objects' Cache-Control,
+# and lets CloudFront serve gzip and Brotli.
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+API_ORIGIN_ID = "api"
+# Managed policies for the API's route: no caching; every viewer header but Host, and
+# CloudFront's own headers (CloudFront-Viewer-Country among them), reach the API.
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 
 def bucket_names(stage: str, account: str) -> dict[str, str]:
@@ -25,74 +36,27 @@ def bucket_names(stage: str, account: str) -> dict[str, str]:
     }
 
 
-def stage_policy(drawings_bucket: str, contributors_bucket: str) -> dict[str, Any]:
-    """The least-privilege IAM policy of the collector's Lambda functions.
-
-    Drawings: read, write, delete (only to undo a half-written drawing), tag and list.
-    Contributors: write and read back one record at a time; never delete. Listing is allowed
-    under ``contributors/`` only because without it S3 answers a missing record with 403
-    instead of 404, and every first record of a session would fail as "storage unavailable".
-    """
-    drawings = f"arn:aws:s3:::{drawings_bucket}"
-    contributors = f"arn:aws:s3:::{contributors_bucket}"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "Logs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": "arn:aws:logs:*:*:*",
-            },
-            {
-                "Sid": "DrawingObjects",
-                "Effect": "Allow",
-                "Action": [
-                    "s3:GetObject",
-                    "s3:PutObject",
-                    "s3:DeleteObject",
-                    "s3:GetObjectTagging",
-                    "s3:PutObjectTagging",
-                ],
-                "Resource": f"{drawings}/*",
-            },
-            {
-                "Sid": "DrawingListing",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": drawings,
-            },
-            {
-                "Sid": "ContributorRecords",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject"],
-                "Resource": f"{contributors}/contributors/*",
-            },
-            {
-                "Sid": "ContributorMissingIs404",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": contributors,
-                "Condition": {"StringLike": {"s3:prefix": ["contributors/*"]}},
-            },
-        ],
-    }
-
-
 def write_stage_config(
-    stage: str, names: dict[str, str], site_origin: str, chalice_dir: Path = CHALICE_DIR
+    stage: str,
+    names: dict[str, str],
+    site_origin: str,
+    chalice_dir: Path = CHALICE_DIR,
+    *,
+    region: str,
+    account: str,
 ) -> None:
-    """Record a stage's bucket names, site origin and policy in ``.chalice/``."""
+    """Record a stage's bucket names, site origin and its functions' policies in ``.chalice/``.
+
+    Each function gets its own role and policy file, ``policy-<stage>-<function>.json``, written
+    from :data:`comnist.grants.GRANTS`.
+    """
     config_path = chalice_dir / "config.json"
     config = json.loads(config_path.read_text())
     stage_config = config.setdefault("stages", {}).setdefault(stage, {})
-    stage_config.update(
-        {
-            "api_gateway_stage": "api",
-            "autogen_policy": False,
-            "iam_policy_file": f"policy-{stage}.json",
-        }
-    )
+    stage_config.update({"api_gateway_stage": "api", "autogen_policy": False})
+    # A function without its own policy file must fail to deploy, not share a broader one.
+    stage_config.pop("iam_policy_file", None)
+    (chalice_dir / f"policy-{stage}.json").unlink(missing_ok=True)
     stage_config.setdefault("environment_variables", {}).update(
         {
             "COMNIST_DRAWINGS_BUCKET": names["drawings"],
@@ -100,9 +64,20 @@ def write_stage_config(
             "COMNIST_SITE_ORIGINS": site_origin,
         }
     )
+    functions = stage_config.setdefault("lambda_functions", {})
+    for function in GRANTS:
+        policy_file = f"policy-{stage}-{function}.json"
+        functions.setdefault(function, {})["iam_policy_file"] = policy_file
+        policy = function_policy(
+            function,
+            names,
+            region=region,
+            account=account,
+            app_name=config["app_name"],
+            stage=stage,
+        )
+        (chalice_dir / policy_file).write_text(json.dumps(policy, indent=2) + "\n")
     config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
-    policy = stage_policy(names["drawings"], names["contributors"])
-    (chalice_dir / f"policy-{stage}.json").write_text(json.dumps(policy, indent=2) + "\n")
 
 
 def _ensure_bucket(s3: Any, name: str, region: str) -> bool:
@@ -122,21 +97,17 @@ def _ensure_bucket(s3: Any, name: str, region: str) -> bool:
     return True
 
 
-def _block_public_access(s3: Any, name: str, *, allow_public_policy: bool) -> None:
-    """Block public ACLs always; a bucket policy may make the website bucket publicly readable."""
+def _make_private(s3: Any, name: str) -> None:
+    """Block every public access and encrypt at rest."""
     s3.put_public_access_block(
         Bucket=name,
         PublicAccessBlockConfiguration={
             "BlockPublicAcls": True,
             "IgnorePublicAcls": True,
-            "BlockPublicPolicy": not allow_public_policy,
-            "RestrictPublicBuckets": not allow_public_policy,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
         },
     )
-
-
-def _make_private(s3: Any, name: str) -> None:
-    _block_public_access(s3, name, allow_public_policy=False)
     s3.put_bucket_encryption(
         Bucket=name,
         ServerSideEncryptionConfiguration={
@@ -145,53 +116,248 @@ def _make_private(s3: Any, name: str) -> None:
     )
 
 
-def _make_website(s3: Any, name: str) -> None:
-    _block_public_access(s3, name, allow_public_policy=True)
-    s3.put_bucket_website(
-        Bucket=name,
-        WebsiteConfiguration={
-            "IndexDocument": {"Suffix": "index.html"},
-            "ErrorDocument": {"Key": "404.html"},
+def _origin_access_control(cloudfront: Any, name: str) -> str:
+    """The id of the origin access control ``name``, created if missing."""
+    listing = cloudfront.list_origin_access_controls()["OriginAccessControlList"]
+    for item in listing.get("Items") or []:
+        if item["Name"] == name:
+            return item["Id"]
+    created = cloudfront.create_origin_access_control(
+        OriginAccessControlConfig={
+            "Name": name,
+            "Description": "CloudFront signs its requests to the private site bucket",
+            "SigningProtocol": "sigv4",
+            "SigningBehavior": "always",
+            "OriginAccessControlOriginType": "s3",
+        }
+    )
+    return created["OriginAccessControl"]["Id"]
+
+
+def find_site_distribution(cloudfront: Any, bucket: str) -> dict[str, Any] | None:
+    """The CloudFront distribution whose origin is the site bucket ``bucket``, if there is one."""
+    for page in cloudfront.get_paginator("list_distributions").paginate():
+        for item in page["DistributionList"].get("Items") or []:
+            origins = item["Origins"].get("Items") or []
+            if any(origin["DomainName"].startswith(f"{bucket}.s3.") for origin in origins):
+                return item
+    return None
+
+
+def site_distribution_config(
+    stage: str,
+    bucket: str,
+    region: str,
+    access_control: str,
+    domain: str | None = None,
+    certificate_arn: str | None = None,
+) -> dict[str, Any]:
+    """The site's CloudFront distribution: HTTPS only, compressed, the private bucket as origin.
+
+    A missing page is the site's 404 page. Only 404 is mapped, since error pages apply to the
+    whole distribution: the API's JSON refusals (403 among them) pass through as they are.
+    """
+    if certificate_arn:
+        certificate = {
+            "ACMCertificateArn": certificate_arn,
+            "SSLSupportMethod": "sni-only",
+            "MinimumProtocolVersion": "TLSv1.2_2021",
+        }
+    else:
+        certificate = {"CloudFrontDefaultCertificate": True}
+    methods = ["GET", "HEAD"]
+    return {
+        "CallerReference": f"comnist-{stage}-site",
+        "Comment": f"CoMNIST site, stage {stage}",
+        "Enabled": True,
+        "DefaultRootObject": "index.html",
+        "Aliases": {"Quantity": 1, "Items": [domain]} if domain else {"Quantity": 0},
+        "Origins": {
+            "Quantity": 1,
+            "Items": [
+                {
+                    "Id": SITE_ORIGIN_ID,
+                    "DomainName": f"{bucket}.s3.{region}.amazonaws.com",
+                    "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    "OriginAccessControlId": access_control,
+                }
+            ],
         },
+        "DefaultCacheBehavior": {
+            "TargetOriginId": SITE_ORIGIN_ID,
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "Compress": True,
+            "CachePolicyId": CACHING_OPTIMIZED,
+            "AllowedMethods": {
+                "Quantity": len(methods),
+                "Items": methods,
+                "CachedMethods": {"Quantity": len(methods), "Items": methods},
+            },
+        },
+        "CustomErrorResponses": {
+            "Quantity": 1,
+            "Items": [
+                {
+                    "ErrorCode": 404,
+                    "ResponsePagePath": "/404.html",
+                    "ResponseCode": "404",
+                    "ErrorCachingMinTTL": 60,
+                }
+            ],
+        },
+        "ViewerCertificate": certificate,
+        "HttpVersion": "http2and3",
+        "IsIPV6Enabled": True,
+    }
+
+
+def deployed_api_domain(stage: str, chalice_dir: Path = CHALICE_DIR) -> str | None:
+    """The API Gateway domain ``chalice deploy`` recorded for ``stage``, if it has deployed."""
+    try:
+        deployed = json.loads((chalice_dir / "deployed" / f"{stage}.json").read_text())
+    except FileNotFoundError:
+        return None
+    for resource in deployed.get("resources", []):
+        if resource.get("resource_type") == "rest_api":
+            return urlparse(resource["rest_api_url"]).hostname
+    return None
+
+
+def api_route(api_domain: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The origin and cache behaviour that send the site's ``/api/*`` to the API's ``api`` stage.
+
+    The site then calls its own origin (no CORS preflight), and CloudFront adds the
+    ``CloudFront-Viewer-Country`` header the collector records. Nothing is cached at the edge;
+    the viewer's Host is not forwarded, since API Gateway answers only to its own.
+    """
+    origin = {
+        "Id": API_ORIGIN_ID,
+        "DomainName": api_domain,
+        "CustomOriginConfig": {
+            "HTTPPort": 80,
+            "HTTPSPort": 443,
+            "OriginProtocolPolicy": "https-only",
+            "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]},
+        },
+    }
+    methods = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+    behaviour = {
+        "PathPattern": "/api/*",
+        "TargetOriginId": API_ORIGIN_ID,
+        "ViewerProtocolPolicy": "https-only",
+        "Compress": True,
+        "CachePolicyId": CACHING_DISABLED,
+        "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST,
+        "AllowedMethods": {
+            "Quantity": len(methods),
+            "Items": methods,
+            "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]},
+        },
+    }
+    return origin, behaviour
+
+
+def _route_api(cloudfront: Any, distribution_id: str, api_domain: str) -> bool:
+    """Route the distribution's ``/api/*`` to ``api_domain``; return whether anything changed."""
+    answer = cloudfront.get_distribution_config(Id=distribution_id)
+    config = answer["DistributionConfig"]
+    origin, behaviour = api_route(api_domain)
+    origins = config["Origins"].get("Items") or []
+    behaviours = config.get("CacheBehaviors", {}).get("Items") or []
+    routed = any(b["PathPattern"] == behaviour["PathPattern"] for b in behaviours)
+    if routed and {o["Id"]: o["DomainName"] for o in origins}.get(API_ORIGIN_ID) == api_domain:
+        return False
+    other_origins = [o for o in origins if o["Id"] != API_ORIGIN_ID]
+    others = [b for b in behaviours if b["PathPattern"] != behaviour["PathPattern"]]
+    config["Origins"] = {"Quantity": len(other_origins) + 1, "Items": [*other_origins, origin]}
+    config["CacheBehaviors"] = {"Quantity": len(others) + 1, "Items": [*others, behaviour]}
+    cloudfront.update_distribution(
+        Id=distribution_id, IfMatch=answer["ETag"], DistributionConfig=config
     )
+    return True
+
+
+def _serve_site(
+    s3: Any,
+    cloudfront: Any,
+    stage: str,
+    bucket: str,
+    region: str,
+    domain: str | None,
+    certificate_arn: str | None,
+    api_domain: str | None,
+) -> str:
+    """Put the private site bucket behind CloudFront (idempotently); return the distribution's domain.
+
+    Once the stage's API is deployed, the distribution also routes ``/api/*`` to it.
+    """
+    distribution = find_site_distribution(cloudfront, bucket)
+    if distribution is None:
+        access_control = _origin_access_control(cloudfront, f"comnist-{stage}-site")
+        config = site_distribution_config(
+            stage, bucket, region, access_control, domain, certificate_arn
+        )
+        distribution = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]
+        print(f"created https://{distribution['DomainName']}")
+    else:
+        print(f"exists  https://{distribution['DomainName']}")
+    if api_domain and _route_api(cloudfront, distribution["Id"], api_domain):
+        print(f"routed  https://{distribution['DomainName']}/api/* to {api_domain}")
+    # Once a public website bucket (earlier bootstraps): no website, only CloudFront may read it.
+    s3.delete_bucket_website(Bucket=bucket)
+    # Listing only makes a missing key answer 404 instead of 403; viewers cannot list.
+    grants = {"OnlyTheSiteDistributionReads": ("s3:GetObject", f"arn:aws:s3:::{bucket}/*")}
+    grants["MissingPagesAre404"] = ("s3:ListBucket", f"arn:aws:s3:::{bucket}")
+    statements = [
+        {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": action,
+            "Resource": resource,
+            "Condition": {"StringEquals": {"AWS:SourceArn": distribution["ARN"]}},
+        }
+        for sid, (action, resource) in grants.items()
+    ]
     s3.put_bucket_policy(
-        Bucket=name,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "PublicReadOfTheSite",
-                        "Effect": "Allow",
-                        "Principal": "*",
-                        "Action": "s3:GetObject",
-                        "Resource": f"arn:aws:s3:::{name}/*",
-                    }
-                ],
-            }
-        ),
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements})
     )
+    return distribution["DomainName"]
 
 
 def bootstrap(
-    stage: str, region: str, site_origin: str | None = None, chalice_dir: Path = CHALICE_DIR
+    stage: str,
+    region: str,
+    chalice_dir: Path = CHALICE_DIR,
+    *,
+    domain: str | None = None,
+    certificate_arn: str | None = None,
 ) -> dict[str, str]:
-    """Create (idempotently) and configure a stage's buckets and record them; return their names."""
+    """Create (idempotently) and configure a stage's buckets, site distribution and config.
+
+    Returns the bucket names and, under ``"site_url"``, the site's https URL.
+    """
     import boto3
 
+    if domain and not certificate_arn:
+        raise ValueError("a site domain needs its ACM certificate (--certificate-arn)")
     account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
     names = bucket_names(stage, account)
     s3 = boto3.client("s3", region_name=region)
     for name in names.values():
         created = _ensure_bucket(s3, name, region)
         print(f"{'created' if created else 'exists '} s3://{name}")
-    _make_private(s3, names["drawings"])
-    _make_private(s3, names["contributors"])
-    _make_website(s3, names["site"])
-    origin = site_origin or f"http://{names['site']}.s3-website-{region}.amazonaws.com"
-    write_stage_config(stage, names, origin, chalice_dir)
+        _make_private(s3, name)
+    cloudfront = boto3.client("cloudfront", region_name=region)
+    api_domain = deployed_api_domain(stage, chalice_dir)
+    site_domain = _serve_site(
+        s3, cloudfront, stage, names["site"], region, domain, certificate_arn, api_domain
+    )
+    site_url = f"https://{domain or site_domain}"
+    write_stage_config(stage, names, site_url, chalice_dir, region=region, account=account)
     print(f"recorded the {stage} stage in {chalice_dir / 'config.json'}")
-    return names
+    print(f"site: {site_url}")
+    return {**names, "site_url": site_url}
 
 
 # Objects each store derives from its own drawings.
@@ -237,7 +403,13 @@ def run_bootstrap(args: argparse.Namespace) -> int:
     import boto3
 
     region = args.region or boto3.session.Session().region_name or "us-east-1"
-    bootstrap(args.stage, region, args.site_origin, args.chalice_dir)
+    bootstrap(
+        args.stage,
+        region,
+        args.chalice_dir,
+        domain=args.domain,
+        certificate_arn=args.certificate_arn,
+    )
     return 0
 
 
@@ -257,7 +429,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--stage", required=True, help="dev, prod, ...")
     parser.add_argument("--region", default=None, help="AWS region (default: your AWS config's)")
     parser.add_argument(
-        "--site-origin", default=None, help="the site's public origin, if not the bucket website"
+        "--domain",
+        default=None,
+        help="the site's own domain name, set when the distribution is created (default: CloudFront's)",
+    )
+    parser.add_argument(
+        "--certificate-arn",
+        default=None,
+        help="the ACM certificate (in us-east-1) of --domain, for HTTPS on it",
     )
     parser.add_argument(
         "--chalice-dir",

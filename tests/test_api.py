@@ -101,10 +101,16 @@ def test_contributor_is_stored_privately(client, stores):
     assert record["name"] == "Анна <b>" and record["email"] == "anna@example.org"
     assert list(drawings.list_keys()) == []  # nothing personal beside the drawings
 
+    created = contributors.get_json(f"created/{session}.json")["created"]
+
     again = post_json(client, "/contributors", dict(body, count=13))
     assert again.status_code == 200
-    assert len(list(contributors.list_keys())) == 1
+    assert list(contributors.list_keys()) == [
+        f"contributors/{session}.json",
+        f"created/{session}.json",
+    ], "one record per session, and the time it was first sent"
     assert contributors.get_json(f"contributors/{session}.json")["count"] == 13
+    assert contributors.get_json(f"created/{session}.json")["created"] == created
 
 
 def test_no_route_reads_contributors(client, stores):

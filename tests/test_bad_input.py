@@ -617,7 +617,7 @@ def test_no_route_reads_contributors_or_leaks_their_email(client, app_module, st
         assert SECRET_EMAIL not in text and SECRET_NAME not in text, (method, path)
         if path.startswith("/contributors") and method in ("GET", "HEAD"):
             assert status in (403, 404, 405), (method, path, status)
-    assert keys(stores[1]) == [f"contributors/{session}.json"]
+    assert keys(stores[1]) == [f"contributors/{session}.json", f"created/{session}.json"]
     assert SECRET_EMAIL.encode() not in b"".join(stores[0].get(k).data for k in keys(stores[0]))
 
 

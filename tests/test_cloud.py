@@ -8,9 +8,11 @@ from pathlib import Path
 
 import moto  # noqa: F401  (moto before boto3)
 import pytest
+from botocore.exceptions import ClientError
 
 from chalicelib.storage import LocalStorage, S3Storage
 from comnist.cloud import bootstrap, push
+from comnist.grants import GRANTS, function_policy, lambda_name, policy_grants
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / "collector" / ".chalice"
 
@@ -26,7 +28,9 @@ def run_comnist(*argv: str) -> int:
     return main(list(argv))
 
 
-def test_bootstrap_creates_private_and_public_buckets_idempotently(aws, tmp_path, capsys):
+def test_bootstrap_creates_private_buckets_and_the_site_distribution_idempotently(
+    aws, tmp_path, capsys
+):
     real_config = (CHALICE_DIR / "config.json").read_text()
     chalice_dir = tmp_path / ".chalice"
     shutil.copytree(CHALICE_DIR, chalice_dir)
@@ -34,81 +38,132 @@ def test_bootstrap_creates_private_and_public_buckets_idempotently(aws, tmp_path
     assert run_comnist(*command, "--chalice-dir", str(chalice_dir)) == 0
     first = capsys.readouterr().out
     first_config = (chalice_dir / "config.json").read_text()
+    first_files = sorted(p.name for p in chalice_dir.iterdir())
     assert run_comnist(*command, "--chalice-dir", str(chalice_dir)) == 0
     second = capsys.readouterr().out
     assert first.count("created s3://") == 3 and second.count("exists  s3://") == 3
+    assert first.count("created https://") == 1 and second.count("exists  https://") == 1
     assert (chalice_dir / "config.json").read_text() == first_config, "a rerun changes nothing"
-    names = bootstrap("staging", "eu-west-1", chalice_dir=chalice_dir)
-    buckets = {b["Name"] for b in aws.list_buckets()["Buckets"]}
-    assert set(names.values()) == buckets
+    assert sorted(p.name for p in chalice_dir.iterdir()) == first_files
+    names = bootstrap("staging", "eu-west-1", chalice_dir)
     assert (CHALICE_DIR / "config.json").read_text() == real_config, "only the copy changes"
-    for name in names.values():
-        location = aws.get_bucket_location(Bucket=name)["LocationConstraint"]
-        assert location == "eu-west-1"
+    buckets = {b["Name"] for b in aws.list_buckets()["Buckets"]}
+    assert buckets == {names["drawings"], names["contributors"], names["site"]}
+    for name in buckets:
+        assert aws.get_bucket_location(Bucket=name)["LocationConstraint"] == "eu-west-1"
+        block = aws.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+        assert all(block.values()), f"{name} is private"
+        rules = aws.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]
+        assert rules["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
 
-    for private in (names["drawings"], names["contributors"]):
-        block = aws.get_public_access_block(Bucket=private)["PublicAccessBlockConfiguration"]
-        assert all(block.values())
-        rules = aws.get_bucket_encryption(Bucket=private)["ServerSideEncryptionConfiguration"][
-            "Rules"
-        ]
-        assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    website = aws.get_bucket_website(Bucket=names["site"])
-    assert website["IndexDocument"]["Suffix"] == "index.html"
-    policy = json.loads(aws.get_bucket_policy(Bucket=names["site"])["Policy"])
+    import boto3
+
+    cloudfront = boto3.client("cloudfront", region_name="eu-west-1")
+    (distribution,) = cloudfront.list_distributions()["DistributionList"]["Items"]
+    assert names["site_url"] == f"https://{distribution['DomainName']}"
+    (origin,) = distribution["Origins"]["Items"]
+    assert origin["DomainName"] == f"{names['site']}.s3.eu-west-1.amazonaws.com"
+    behaviour = distribution["DefaultCacheBehavior"]
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https" and behaviour["Compress"]
+    (control,) = cloudfront.list_origin_access_controls()["OriginAccessControlList"]["Items"]
     assert (
-        policy["Statement"][0]["Action"] == "s3:GetObject"
-        and policy["Statement"][0]["Principal"] == "*"
+        control["SigningBehavior"] == "always" and control["OriginAccessControlOriginType"] == "s3"
     )
+    readers = json.loads(aws.get_bucket_policy(Bucket=names["site"])["Policy"])["Statement"]
+    site_arn = f"arn:aws:s3:::{names['site']}"
+    assert {(r["Action"], r["Resource"]) for r in readers} == {
+        ("s3:GetObject", f"{site_arn}/*"),
+        ("s3:ListBucket", site_arn),
+    }
+    for reader in readers:
+        assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+        assert reader["Condition"] == {"StringEquals": {"AWS:SourceArn": distribution["ARN"]}}
+    with pytest.raises(ClientError):
+        aws.get_bucket_website(Bucket=names["site"])
 
     config = json.loads((chalice_dir / "config.json").read_text())
     stage = config["stages"]["staging"]
-    assert stage["autogen_policy"] is False
-    assert stage["environment_variables"]["COMNIST_DRAWINGS_BUCKET"] == names["drawings"]
-    assert stage["environment_variables"]["COMNIST_CONTRIBUTORS_BUCKET"] == names["contributors"]
-    assert stage["environment_variables"]["COMNIST_SITE_ORIGINS"].startswith(
-        f"http://{names['site']}.s3-website"
-    )
+    assert stage["autogen_policy"] is False and "iam_policy_file" not in stage
+    variables = stage["environment_variables"]
+    assert variables["COMNIST_DRAWINGS_BUCKET"] == names["drawings"]
+    assert variables["COMNIST_CONTRIBUTORS_BUCKET"] == names["contributors"]
+    assert variables["COMNIST_SITE_ORIGINS"] == names["site_url"]
     assert "prod" in config["stages"], "other stages are kept"
-    iam = json.loads((chalice_dir / stage["iam_policy_file"]).read_text())
-    resources = {
-        r
-        for s in iam["Statement"]
-        for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
-    }
-    assert f"arn:aws:s3:::{names['drawings']}/*" in resources
-    assert f"arn:aws:s3:::{names['contributors']}/contributors/*" in resources
-    assert not any(names["site"] in r for r in resources), (
-        "the functions never touch the site bucket"
-    )
-    grants = {
-        (action, resource)
-        for s in iam["Statement"]
-        for action in s["Action"]
-        for resource in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
-    }
-    drawings, contributors = (f"arn:aws:s3:::{names[k]}" for k in ("drawings", "contributors"))
-    logs = "arn:aws:logs:*:*:*"
-    assert grants == {
-        # what S3Storage calls on the drawings bucket: get/head, put, delete, tags, listing
-        ("s3:GetObject", f"{drawings}/*"),
-        ("s3:PutObject", f"{drawings}/*"),
-        ("s3:DeleteObject", f"{drawings}/*"),
-        ("s3:GetObjectTagging", f"{drawings}/*"),
-        ("s3:PutObjectTagging", f"{drawings}/*"),
-        ("s3:ListBucket", drawings),
-        # one contributor record at a time, never deleted
-        ("s3:GetObject", f"{contributors}/contributors/*"),
+    account = boto3.client("sts").get_caller_identity()["Account"]
+    for function in GRANTS:
+        policy = json.loads(
+            (chalice_dir / stage["lambda_functions"][function]["iam_policy_file"]).read_text()
+        )
+        expected = function_policy(
+            function,
+            names,
+            region="eu-west-1",
+            account=account,
+            app_name="comnist-collector",
+            stage="staging",
+        )
+        assert policy == expected
+        grants = policy_grants(policy)
+        assert not any(names["site"] in resource for _, resource in grants)
+        assert {resource for action, resource in grants if action.startswith("logs:")} == {
+            f"arn:aws:logs:eu-west-1:{account}:log-group:/aws/lambda/"
+            f"{lambda_name('comnist-collector', 'staging', function)}:*"
+        }
+    contributors = f"arn:aws:s3:::{names['contributors']}"
+    api = policy_grants(json.loads((chalice_dir / "policy-staging-api_handler.json").read_text()))
+    assert {(a, r) for a, r in api if r.startswith(contributors)} == {
         ("s3:PutObject", f"{contributors}/contributors/*"),
-        # only so that a missing record is a 404, not a 403
-        ("s3:ListBucket", contributors),
-        ("logs:CreateLogGroup", logs),
-        ("logs:CreateLogStream", logs),
-        ("logs:PutLogEvents", logs),
-    }
-    (listing,) = [s for s in iam["Statement"] if s["Resource"] == contributors]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["contributors/*"]}}
-    assert all(s["Effect"] == "Allow" for s in iam["Statement"])
+        ("s3:PutObject", f"{contributors}/created/*"),
+    }, "the API only ever puts personal data"
+    for function in ("on_new_drawing", "refit_and_rescore"):
+        policy = json.loads((chalice_dir / f"policy-staging-{function}.json").read_text())
+        assert contributors not in json.dumps(policy)
+
+
+def test_bootstrap_after_a_deploy_routes_the_sites_api_path_to_the_api(aws, tmp_path, capsys):
+    import boto3
+
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(CHALICE_DIR, chalice_dir)
+    bootstrap("staging", "eu-west-1", chalice_dir)
+    assert "routed" not in capsys.readouterr().out, "no API deployed yet"
+    api_url = "https://abc123.execute-api.eu-west-1.amazonaws.com/api/"
+    (chalice_dir / "deployed").mkdir()
+    (chalice_dir / "deployed" / "staging.json").write_text(
+        json.dumps({"resources": [{"resource_type": "rest_api", "rest_api_url": api_url}]})
+    )
+    names = bootstrap("staging", "eu-west-1", chalice_dir)
+    assert f"routed  {names['site_url']}/api/* to abc123.execute-api" in capsys.readouterr().out
+    bootstrap("staging", "eu-west-1", chalice_dir)
+    assert "routed" not in capsys.readouterr().out, "a rerun changes nothing"
+
+    cloudfront = boto3.client("cloudfront", region_name="eu-west-1")
+    (summary,) = cloudfront.list_distributions()["DistributionList"]["Items"]
+    config = cloudfront.get_distribution_config(Id=summary["Id"])["DistributionConfig"]
+    origins = {o["Id"]: o["DomainName"] for o in config["Origins"]["Items"]}
+    assert origins["api"] == "abc123.execute-api.eu-west-1.amazonaws.com"
+    (route,) = config["CacheBehaviors"]["Items"]
+    assert (route["PathPattern"], route["TargetOriginId"]) == ("/api/*", "api")
+    assert route["ViewerProtocolPolicy"] == "https-only", "a redirected POST loses its body"
+
+
+def test_a_custom_domain_needs_its_certificate(aws, tmp_path):
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(CHALICE_DIR, chalice_dir)
+    with pytest.raises(ValueError, match="certificate"):
+        bootstrap("staging", "eu-west-1", chalice_dir, domain="draw.example.org")
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+    names = bootstrap(
+        "staging", "eu-west-1", chalice_dir, domain="draw.example.org", certificate_arn=certificate
+    )
+    assert names["site_url"] == "https://draw.example.org"
+    import boto3
+
+    cloudfront = boto3.client("cloudfront", region_name="eu-west-1")
+    (summary,) = cloudfront.list_distributions()["DistributionList"]["Items"]
+    config = cloudfront.get_distribution_config(Id=summary["Id"])["DistributionConfig"]
+    assert config["Aliases"]["Items"] == ["draw.example.org"]
+    assert config["ViewerCertificate"]["ACMCertificateArn"] == certificate
 
 
 def test_push_uploads_once_and_keeps_tags(aws, tmp_path):
@@ -189,3 +244,22 @@ def test_push_command_uploads_drawings_and_contributors(aws, tmp_path, capsys):
         "skipped": 1,
     }
     assert S3Storage("contributors", aws).get_json("contributors/s.json") == {"name": "Ann"}
+
+
+def readme_grants() -> set[tuple[str, str, str]]:
+    """``(function, action, resource)`` of each row of the README's permissions table."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("### Permissions of each function", 1)[1].split("\n#", 1)[0]
+    rows = set()
+    for line in section.splitlines():
+        cells = [cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or cells[0] in ("function", "---"):
+            continue
+        for action in cells[1].split(","):
+            rows.add((cells[0], action.strip().strip("`"), cells[2]))
+    return rows
+
+
+def test_the_readme_table_is_the_grants_table():
+    tabled = {(f, action, resource) for f, grants in GRANTS.items() for action, resource in grants}
+    assert readme_grants() == tabled

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import functools
+import hashlib
 import io
 import struct
 import zlib
@@ -62,7 +65,7 @@ def folder(tmp_path: Path) -> Path:
     (root / "ж" / "58a1b2c3d4e5f.png").write_bytes(on_white(with_times(ZHE)))
     (root / "Л" / "58a1b2c9aaaaa.png").write_bytes(render_png(with_times(EL), 100, 100))
     (root / "О" / "58a1b2d0bbbbb.png").write_bytes(on_white(with_times(RING)))
-    (root / "О" / "copy-of-el.png").write_bytes(on_white(with_times(EL)))  # same ink as Л's
+    (root / "О" / "copy-of-el.png").write_bytes(on_white(with_times(EL)))  # Л's ink, filed as О
     (root / "Л" / "notes.txt").write_text("not an image")
     (root / "Л" / "bomb.png").write_bytes(bomb())
     small = io.BytesIO()
@@ -101,11 +104,12 @@ def test_import_reports_refusals_stores_through_the_event_path_and_is_idempotent
     assert refused["Л/bomb.png"].startswith("decompression-bomb")
     assert refused["Л/small.png"].startswith("wrong-size")
     assert refused["misc/58a1b2c3d4e60.png"].startswith("not in a folder named after a letter")
-    assert lines[-1] == "imported 3, already present 1, refused 4"
+    assert lines[-2] == "imported 4, already present 0, refused 4"
+    assert lines[-1] == "scored: unscored 4"  # fitted, but too few drawings for any model
 
     store = LocalStorage(data / "drawings")
     keys = [key for key in store.list_keys("drawings/") if key.endswith(".png")]
-    assert sorted(parse_drawing_key(key).letter for key in keys) == ["Ж", "Л", "О"]
+    assert sorted(parse_drawing_key(key).letter for key in keys) == ["Ж", "Л", "О", "О"]
     for key in keys:
         ref = parse_drawing_key(key)
         assert store.get_tags(key)["status"] in ("unscored", "ok", "suspicious")
@@ -121,7 +125,7 @@ def test_import_reports_refusals_stores_through_the_event_path_and_is_idempotent
     )
 
     again = run_import(folder, data, capsys)
-    assert again[-1] == "imported 0, already present 4, refused 4"
+    assert again[-2] == "imported 0, already present 4, refused 4"
     assert sorted(store.list_keys("drawings/")) == sorted(keys)
 
     assert main(["list", "--json", "--data", str(data)]) == 0
@@ -148,6 +152,76 @@ def test_import_into_a_bucket_is_idempotent(folder, monkeypatch):
         first = Counter(o.result for o in import_directory(store, folder, alphabets()["cyrillic"]))
         second = Counter(o.result for o in import_directory(store, folder, alphabets()["cyrillic"]))
         pngs = [key for key in store.list_keys("drawings/") if key.endswith(".png")]
-    assert first == {"imported": 3, "present": 1, "refused": 4}
+    assert first == {"imported": 4, "refused": 4}
     assert second == {"present": 4, "refused": 4}
-    assert len(pngs) == 3
+    assert len(pngs) == 4
+
+
+def test_a_shape_filed_in_both_alphabets_is_kept_in_each(tmp_path, capsys):
+    """The 2017 collection filed A/А, O/О... once for both alphabets: both must keep it."""
+    for alphabet, letter in (("cyrillic", "О"), ("latin", "O")):
+        (tmp_path / alphabet / letter).mkdir(parents=True)
+        (tmp_path / alphabet / letter / "58a1b2d0bbbbb.png").write_bytes(on_white(with_times(RING)))
+    data = tmp_path / "data"
+    for alphabet in ("cyrillic", "latin"):
+        command = ["import", str(tmp_path / alphabet), "--alphabet", alphabet, "--no-scoring"]
+        assert main([*command, "--data", str(data)]) == 0
+        assert (
+            capsys.readouterr().out.splitlines()[-1] == "imported 1, already present 0, refused 0"
+        )
+    store = LocalStorage(data / "drawings")
+    keys = [key for key in store.list_keys("drawings/") if key.endswith(".png")]
+    refs = sorted((parse_drawing_key(k).alphabet, parse_drawing_key(k).letter) for k in keys)
+    assert refs == [("cyrillic", "О"), ("latin", "O")]
+
+
+def test_images_imported_under_the_pixels_hash_alone_are_not_imported_again(folder, tmp_path):
+    from chalicelib.alphabets import alphabets
+    from chalicelib.keys import DrawingRef
+    from comnist.release.importer import content_id, import_directory
+
+    store = LocalStorage(tmp_path / "drawings")
+    ink = decode((folder / "ж" / "58a1b2c3d4e5f.png").read_bytes())
+    earlier = DrawingRef("cyrillic", "Ж", content_id(hashlib.sha256(ink.tobytes()).digest()))
+    store.put(earlier.png_key, b"stored by an earlier import", content_type="image/png")
+    outcomes = {o.source: o for o in import_directory(store, folder, alphabets()["cyrillic"])}
+    assert outcomes["ж/58a1b2c3d4e5f.png"].result == "present"
+    assert outcomes["ж/58a1b2c3d4e5f.png"].id == earlier.id
+    assert outcomes["Л/58a1b2c9aaaaa.png"].result == "imported"
+
+
+def jittered(strokes: list, n: int) -> list:
+    """``strokes`` moved and stretched a little, differently for each ``n``."""
+    dx, dy, stretch = (n * 7) % 11 - 5, (n * 5) % 9 - 4, 1 + ((n * 3) % 7 - 3) / 30
+    return [
+        [[50 + (x - 50) * stretch + dx for x in s[0]], [50 + (y - 50) / stretch + dy for y in s[1]]]
+        for s in strokes
+    ]
+
+
+def test_import_then_export_releases_scored_drawings_only(tmp_path, capsys, monkeypatch):
+    """The maintainer's flow: import, then export with no flag; nothing ships unscored."""
+    from chalicelib import sanitizing
+
+    # Fewer classifier epochs than the default: the same fit, quicker, on this tiny collection.
+    monkeypatch.setattr(
+        sanitizing, "refit", functools.partial(sanitizing.refit, classifier_epochs=5)
+    )
+    root = tmp_path / "cyrillic"
+    for letter, shape in (("Ж", ZHE), ("Л", EL), ("О", RING)):
+        (root / letter).mkdir(parents=True)
+        for n in range(24):
+            name = f"{0x58A1B2C3 + 90 * n + 3 * len(shape):08x}{n:05x}.png"
+            (root / letter / name).write_bytes(on_white(with_times(jittered(shape, n))))
+    data = tmp_path / "data"
+    lines = run_import(root, data, capsys)
+    assert lines[-2] == "imported 72, already present 0, refused 0"
+    assert "unscored" not in lines[-1]
+    out = tmp_path / "release"
+    assert main(["export", "--out", str(out), "--data", str(data), "--formats", "mnist"]) == 0
+    with open(out / "metadata.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and {row["status"] for row in rows} <= {"ok"}
+    assert {row["letter"] for row in rows} == {"Ж", "Л", "О"}
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert "never checked by a model" not in readme and "| `ok` |" in readme

@@ -14,7 +14,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 COLLECTOR = ROOT / "collector"
-LAMBDA_GLIBC = (2, 26)  # Amazon Linux 2, under Lambda's python3.11 runtime
+# Chalice deploys to the Lambda runtime of the Python that runs it.
+RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
+CPYTHON = f"cp{sys.version_info.major}{sys.version_info.minor}"
+# python3.11 runs on Amazon Linux 2 (glibc 2.26), python3.12 and later on Amazon Linux 2023 (2.34).
+LAMBDA_GLIBC = (2, 26) if RUNTIME == "python3.11" else (2, 34)
 
 
 def pinned_versions() -> dict[str, str]:
@@ -73,10 +77,11 @@ def test_zip_holds_app_chalicelib_sanitizer_and_lambda_wheels(package):
     assert not any(name.startswith(("tests/", "site/", "data/")) for name in names)
     for project in ("numpy", "pillow"):
         tags = wheels[project]
-        assert "cp311-cp311-manylinux2014_x86_64" in tags or "manylinux_2_17_x86_64" in tags, tags
-        assert "manylinux_2_28" not in tags, (
-            f"{project} needs a newer glibc than Lambda's python3.11"
-        )
+        assert f"{CPYTHON}-{CPYTHON}-manylinux" in tags and "x86_64" in tags, tags
+        # A wheel loads where any of its tags does: manylinux2014 is glibc 2.17.
+        promised = [(2, int(m)) for m in re.findall(r"manylinux_2_(\d+)_", tags)]
+        promised += [(2, 17)] * ("manylinux2014" in tags)
+        assert min(promised) <= LAMBDA_GLIBC, f"{project} needs a newer glibc than {RUNTIME}'s"
 
 
 def test_every_shared_object_loads_on_lambdas_glibc(package):
@@ -85,12 +90,13 @@ def test_every_shared_object_loads_on_lambdas_glibc(package):
         shared = [n for n in archive.namelist() if re.search(r"\.so(\.\d+)*$", n)]
         needs = {name: glibc_needed(archive.read(name)) for name in shared}
     assert any(n.startswith("numpy/") for n in needs) and any(n.startswith("PIL/") for n in needs)
-    assert all(".cpython-311-x86_64-linux-gnu.so" in n for n in needs if n.startswith("PIL/_"))
+    extension = f".cpython-{CPYTHON[2:]}-x86_64-linux-gnu.so"
+    assert all(extension in n for n in needs if n.startswith("PIL/_"))
     too_new = {name: need for name, need in needs.items() if need > LAMBDA_GLIBC}
     assert not too_new, too_new
 
 
-def test_terraform_subscribes_the_sanitizer_and_uses_the_stage_policy(package):
+def test_terraform_subscribes_the_sanitizer_and_gives_each_function_its_policy(package):
     document = json.loads((package / "chalice.tf.json").read_text())
     resources = document["resource"]
     stage = json.loads((COLLECTOR / ".chalice" / "config.json").read_text())["stages"]["dev"]
@@ -100,15 +106,18 @@ def test_terraform_subscribes_the_sanitizer_and_uses_the_stage_policy(package):
     (target,) = notification["lambda_function"]
     assert target["filter_prefix"] == "drawings/" and target["filter_suffix"] == ".png"
     functions = resources["aws_lambda_function"]
-    assert {"api_handler", "on_new_drawing", "refit_and_rescore"} <= set(functions)
-    assert all(f["runtime"] == "python3.11" for f in functions.values())
+    assert {"api_handler", "on_new_drawing", "refit_and_rescore"} == set(functions)
+    assert all(f["runtime"] == RUNTIME for f in functions.values())
     assert functions["on_new_drawing"]["memory_size"] >= 1024
-    policy_file = json.loads((COLLECTOR / ".chalice" / stage["iam_policy_file"]).read_text())
-    policies = [json.loads(p["policy"]) for p in resources["aws_iam_role_policy"].values()]
-    assert policy_file in policies
-    actions = {a for s in policy_file["Statement"] for a in s["Action"]}
-    assert "s3:*" not in actions and "s3:ListBucket" in actions
-    assert not any(s["Resource"] == "*" for s in policy_file["Statement"])
+    roles = resources["aws_iam_role_policy"]
+    assert len(roles) == len(functions), "one role per function"
+    policies = [json.loads(p["policy"]) for p in roles.values()]
+    for name in functions:
+        policy_file = stage["lambda_functions"][name]["iam_policy_file"]
+        policy = json.loads((COLLECTOR / ".chalice" / policy_file).read_text())
+        assert policy in policies, name
+        actions = {a for s in policy["Statement"] for a in s["Action"]}
+        assert "s3:*" not in actions and not any(s["Resource"] == "*" for s in policy["Statement"])
 
 
 def test_handlers_import_from_the_package_without_numpy(package, tmp_path):
@@ -138,3 +147,40 @@ def test_handlers_import_from_the_package_without_numpy(package, tmp_path):
     assert result.returncode == 0, result.stderr
     pins = pinned_versions()
     assert result.stdout.split() == [pins["numpy"], pins["pillow"]]
+
+
+# Lambda's runtimes and their OS's glibc: python3.11 on Amazon Linux 2, 3.12 and 3.13 on 2023.
+RUNTIME_GLIBC = {"3.11": (2, 26), "3.12": (2, 34), "3.13": (2, 34)}
+MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
+
+
+@pytest.mark.parametrize("architecture", sorted(MACHINES))
+@pytest.mark.parametrize("python", sorted(RUNTIME_GLIBC))
+def test_the_pins_resolve_to_manylinux_wheels_for_every_lambda_runtime(
+    python, architecture, tmp_path
+):
+    """What Chalice downloads when it deploys from that Python, for that architecture."""
+    machine = MACHINES[architecture]
+    abi = f"cp{python.replace('.', '')}"
+    glibc = RUNTIME_GLIBC[python]
+    # As Chalice asks pip: every manylinux_2_x the runtime's glibc can load, then manylinux2014.
+    platforms = [f"manylinux_2_{minor}_{machine}" for minor in range(17, glibc[1] + 1)]
+    platforms.append(f"manylinux2014_{machine}")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+        + ["--only-binary", ":all:", "--implementation", "cp", "--abi", abi]
+        + ["--python-version", python]
+        + [option for platform in platforms for option in ("--platform", platform)]
+        + ["--requirement", str(COLLECTOR / "requirements.txt"), "--dest", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    wheels = {path.name.split("-")[0].lower(): path for path in tmp_path.glob("*.whl")}
+    assert {name: path.name.split("-")[1] for name, path in wheels.items()} == pinned_versions()
+    for path in wheels.values():
+        assert f"-{abi}-{abi}-" in path.name and machine in path.name, path.name
+        with zipfile.ZipFile(path) as archive:
+            shared = [n for n in archive.namelist() if re.search(r"\.so(\.\d+)*$", n)]
+            needed = max(glibc_needed(archive.read(n)) for n in shared)
+        assert needed <= glibc, f"{path.name} needs glibc {needed}"

@@ -15,14 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from chalicelib import sanitizing
 from chalicelib.intake import submit_contributor
 from chalicelib.keys import DrawingRef
 from chalicelib.raster import render_png
 from chalicelib.storage import LocalStorage, S3Storage, Storage
 from chalicelib.validation import validate_contributor
 from comnist.cli import main
-from comnist.release import export as export_module
-from comnist.release.export import SECRET_KEY, ExportOptions, export_release
+from comnist.release.export import SECRET_KEY, ExportOptions, export_release, state_dir
+from comnist.release.idxfiles import MnistWriter
 
 NAME = "Zinaida Secretnameova"
 EMAIL = "zinaida.private@example.org"
@@ -68,8 +69,11 @@ def drawing(
     }
     store.put_json(ref.record_key, record)
     store.put(ref.png_key, render_png(strokes, 100, 100), content_type="image/png")
+    verdict = tags.pop("verdict", None)
     if tagged:
         store.put_tags(ref.png_key, {"status": "ok", "score": "-1.5", **tags})
+    if verdict:
+        sanitizing.mark(store, ref.id, verdict)
     return ref
 
 
@@ -147,7 +151,8 @@ def collection(tmp_path_factory) -> tuple[Path, dict[str, DrawingRef]]:
 def release(collection, tmp_path_factory) -> Path:
     root, _ = collection
     out = tmp_path_factory.mktemp("release") / "r"
-    assert main(["export", "--out", str(out), "--data", str(root), "--seed", "3"]) == 0
+    command = ["export", "--out", str(out), "--data", str(root), "--seed", "3"]
+    assert main([*command, "--include-unscored", "--version", "2026.11"]) == 0
     return out
 
 
@@ -156,27 +161,33 @@ def test_release_has_every_format(release):
     for expected in (
         "README.md",
         "metadata.csv",
+        "SHA256SUMS",
+        "CITATION.cff",
         "Cyrillic.zip",
         "Latin.zip",
-        "mnist/cyrillic-train-images-idx3-ubyte.gz",
-        "mnist/latin-test-labels-idx1-ubyte.gz",
-        "mnist/cyrillic-mapping.csv",
-        "mnist/latin.npz",
+        "data/cyrillic/train-00000-of-00001.parquet",
+        "data/latin/test-00000-of-00001.parquet",
+        "mnist/cyrillic/train-images-idx3-ubyte.gz",
+        "mnist/latin/test-labels-idx1-ubyte.gz",
+        "mnist/cyrillic/mapping.txt",
+        "mnist/latin/latin.npz",
         "strokes/cyrillic-raw.ndjson",
         "strokes/latin-simplified.ndjson",
         "preview/cyrillic.png",
         "preview/latin.png",
     ):
         assert expected in names
-    assert not any(name.startswith(".work") for name in names)
+    # The export's own state neither ships nor stays behind.
+    assert not any(part.startswith(".") for name in names for part in name.split("/"))
+    assert not state_dir(release).exists()
 
 
 def test_idx_files_match_metadata_and_images_are_centred(release):
     rows = metadata(release)
     for alphabet in ("cyrillic", "latin"):
         for split in ("train", "test"):
-            images = read_idx(release / f"mnist/{alphabet}-{split}-images-idx3-ubyte.gz")
-            labels = read_idx(release / f"mnist/{alphabet}-{split}-labels-idx1-ubyte.gz")
+            images = read_idx(release / f"mnist/{alphabet}/{split}-images-idx3-ubyte.gz")
+            labels = read_idx(release / f"mnist/{alphabet}/{split}-labels-idx1-ubyte.gz")
             expected = [r for r in rows if r["alphabet"] == alphabet and r["split"] == split]
             assert images.shape == (len(expected), 28, 28) and len(labels) == len(expected)
             assert [int(r["label"]) for r in expected] == labels.tolist()
@@ -185,7 +196,7 @@ def test_idx_files_match_metadata_and_images_are_centred(release):
                 rows_c = weights.sum(axis=1) @ np.arange(28) / weights.sum()
                 cols_c = weights.sum(axis=0) @ np.arange(28) / weights.sum()
                 assert np.hypot(rows_c - 14, cols_c - 14) <= 1
-            npz = np.load(release / f"mnist/{alphabet}.npz")
+            npz = np.load(release / f"mnist/{alphabet}/{alphabet}.npz")
             assert np.array_equal(npz[f"x_{split}"], images)
             assert np.array_equal(npz[f"y_{split}"], labels)
 
@@ -210,7 +221,7 @@ def test_flagged_drawings_are_left_out_unless_asked(collection, release, tmp_pat
     assert special["suspicious"].id not in ids and special["pending"].id not in ids
     assert special["rejected"].id not in ids and special["approved"].id in ids
     out = tmp_path / "all"
-    options = ExportOptions(include_suspicious=True, formats=("mnist",))
+    options = ExportOptions(include_suspicious=True, include_unscored=True, formats=("mnist",))
     export_release(LocalStorage(root / "drawings"), out, options)
     ids = {row["id"] for row in metadata(out)}
     assert special["suspicious"].id in ids and special["pending"].id in ids
@@ -240,49 +251,64 @@ def test_strokes_raw_and_simplified(release):
         assert min(values) == 0 and max(values) == 255
 
 
-def test_readme_numpy_snippet_runs(release, monkeypatch):
+def snippets(release: Path) -> dict[str, str]:
+    """The datasheet's Python snippets by the heading above them."""
     text = (release / "README.md").read_text(encoding="utf-8")
-    snippets = dict(re.findall(r"### (\S+)\n\n```python\n(.*?)```", text, re.S))
-    assert {"numpy", "PyTorch"} <= set(snippets)
-    for code in snippets.values():
-        compile(code, "snippet", "exec")
+    return dict(re.findall(r"### ([^\n]+)\n\n```python\n(.*?)```", text, re.S))
+
+
+def test_readme_numpy_and_dataset_snippets_run(release, monkeypatch):
+    code = snippets(release)
+    assert {"numpy (IDX, EMNIST mapping)", "PyTorch `Dataset`"} <= set(code)
     monkeypatch.chdir(release)
     namespace: dict = {}
-    exec(snippets["numpy"], namespace)
+    exec(code["numpy (IDX, EMNIST mapping)"], namespace)
     assert namespace["x_train"].shape[1:] == (28, 28)
     assert namespace["letters"][namespace["y_train"][0]] in "ГЛО"
-    hf = re.search(r"`datasets`\n\n```python\n(.*?)```", text, re.S).group(1)
-    compile(hf, "snippet", "exec")
-    for path in re.findall(r'"((?:mnist|strokes)/[^"]+|metadata\.csv)"', hf + snippets["PyTorch"]):
-        assert (release / path).is_file()
+
+    dataset_code = code["PyTorch `Dataset`"]
+    assert len([line for line in dataset_code.splitlines() if line.strip()]) <= 16
+    namespace = {}
+    exec(dataset_code, namespace)
+    rows = [r for r in metadata(release) if (r["alphabet"], r["split"]) == ("cyrillic", "train")]
+    train = namespace["train"]
+    assert len(train) == len(rows)
+    for i in (0, len(train) - 1):
+        image, label = train[i]
+        assert label == int(rows[i]["label"]) and image.mode == "L"
+        assert np.asarray(image).min() < 64 and np.median(np.asarray(image)) == 255
 
 
 def test_re_export_is_byte_identical_and_resumes(collection, release, tmp_path, monkeypatch):
     root, _ = collection
     store = LocalStorage(root / "drawings")
+    options = ExportOptions(seed=3, include_unscored=True, version="2026.11")
     again = tmp_path / "again"
-    export_release(store, again, ExportOptions(seed=3))
+    export_release(store, again, options)
     assert all_files(again) == all_files(release)
 
     resumed = tmp_path / "resumed"
-    complete = export_module.Exporter._complete
+    close = MnistWriter.close
 
-    def crash_on_latin(self, alphabet, todo, sinks):
-        if alphabet.id == "latin":
+    def crash_on_latin(self):
+        if self.alphabet.id == "latin":
             raise KeyboardInterrupt
-        complete(self, alphabet, todo, sinks)
+        return close(self)
 
-    monkeypatch.setattr(export_module.Exporter, "_complete", crash_on_latin)
+    monkeypatch.setattr(MnistWriter, "close", crash_on_latin)
     with pytest.raises(KeyboardInterrupt):
-        export_release(store, resumed, ExportOptions(seed=3))
-    monkeypatch.setattr(export_module.Exporter, "_complete", complete)
+        export_release(store, resumed, options)
+    monkeypatch.setattr(MnistWriter, "close", close)
+    assert state_dir(resumed).is_dir() and not (resumed / "SHA256SUMS").exists()
+    assert not (resumed / "mnist/latin/train-images-idx3-ubyte.gz").exists()  # no half files
     zip_time = os.stat(resumed / "Cyrillic.zip").st_mtime_ns
-    export_release(store, resumed, ExportOptions(seed=3))
+    export_release(store, resumed, options)
     assert os.stat(resumed / "Cyrillic.zip").st_mtime_ns == zip_time  # finished part kept
     assert all_files(resumed) == all_files(release)
+    assert not state_dir(resumed).exists()
 
     other = tmp_path / "other-seed"
-    export_release(store, other, ExportOptions(seed=4))
+    export_release(store, other, ExportOptions(seed=4, include_unscored=True, version="2026.11"))
     assert (other / "metadata.csv").read_bytes() != (release / "metadata.csv").read_bytes()
 
 
@@ -310,5 +336,6 @@ def test_export_from_s3_matches_the_local_store(release, tmp_path, monkeypatch):
         client.create_bucket(Bucket="drawings")
         fill(S3Storage("drawings", client))
         out = tmp_path / "s3"
-        export_release(S3Storage("drawings", client), out, ExportOptions(seed=3, workers=4))
+        options = ExportOptions(seed=3, workers=4, include_unscored=True, version="2026.11")
+        export_release(S3Storage("drawings", client), out, options)
     assert all_files(out) == all_files(release)

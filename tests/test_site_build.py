@@ -84,12 +84,17 @@ def test_contributors_page_shows_consenting_names_only_escaped(tmp_path, contrib
         assert "zoe@example.org" not in text and "hidden@example.org" not in text
 
 
-def test_deploy_uploads_with_types_caching_and_website_documents(tmp_path, aws):
+def test_deploy_uploads_with_types_caching_and_directory_pages(tmp_path, aws):
     out = build_site.build(tmp_path / "site")
     s3 = aws
     s3.create_bucket(Bucket="site-bucket")
-    count = build_site.deploy(out, "site-bucket", s3)
-    assert count == len([p for p in out.rglob("*") if p.is_file()])
+    uploaded = build_site.deploy(out, "site-bucket", s3)
+    files = [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()]
+    directories = [f[: -len("index.html")] for f in files if f.endswith("/index.html")]
+    assert sorted(uploaded) == sorted(files + directories) and "ru/" in directories
+    ru = s3.get_object(Bucket="site-bucket", Key="ru/")
+    assert ru["ContentType"] == "text/html; charset=utf-8"
+    assert ru["Body"].read() == (out / "ru" / "index.html").read_bytes()
     page = s3.head_object(Bucket="site-bucket", Key="ru/index.html")
     assert page["ContentType"] == "text/html; charset=utf-8"
     assert "max-age=300" in page["CacheControl"]
@@ -104,9 +109,32 @@ def test_deploy_uploads_with_types_caching_and_website_documents(tmp_path, aws):
     )
     assert head["CacheControl"] == "public, max-age=31536000, immutable"
     assert s3.head_object(Bucket="site-bucket", Key="og/en.png")["ContentType"] == "image/png"
-    website = s3.get_bucket_website(Bucket="site-bucket")
-    assert website["IndexDocument"]["Suffix"] == "index.html"
-    assert website["ErrorDocument"]["Key"] == "404.html"
+
+    page = out / "fr" / "about.html"
+    page.write_text(page.read_text() + "<!-- changed -->")
+    assert build_site.deploy(out, "site-bucket", s3) == ["fr/about.html"], "only what changed"
+
+
+def test_a_deploy_has_the_sites_distribution_drop_the_changed_pages(tmp_path, aws):
+    from comnist.cloud import site_distribution_config
+
+    cloudfront = boto3.client("cloudfront")
+    assert build_site.invalidate(cloudfront, "site-bucket", ["en/index.html"]) is None, (
+        "no distribution serves the bucket"
+    )
+    config = site_distribution_config("test", "site-bucket", "us-east-1", "oac-id")
+    distribution = cloudfront.create_distribution(DistributionConfig=config)["Distribution"]
+
+    def invalidated(keys: list[str]) -> list[str]:
+        invalidation = build_site.invalidate(cloudfront, "site-bucket", keys)
+        answer = cloudfront.get_invalidation(DistributionId=distribution["Id"], Id=invalidation)
+        return sorted(answer["Invalidation"]["InvalidationBatch"]["Paths"]["Items"])
+
+    changed = ["assets/app.0123456789.js", "en/index.html", "en/", "index.html", "og/en.png"]
+    assert invalidated(changed) == ["/", "/en/", "/en/index.html", "/index.html", "/og/en.png"]
+    assert build_site.invalidate(cloudfront, "site-bucket", ["assets/app.1.js"]) is None
+    many = [f"page{i}.html" for i in range(build_site.MAX_INVALIDATION_PATHS + 1)]
+    assert invalidated(many) == ["/*"]
 
 
 def test_a_new_language_is_one_catalog_file(tmp_path):
@@ -222,8 +250,8 @@ def test_deploy_puts_pages_live_only_after_their_assets(tmp_path):
         def put_object(self, **kwargs) -> None:
             self.keys.append(kwargs["Key"])
 
-        def put_bucket_website(self, **kwargs) -> None:
-            self.keys.append("<website>")
+        def list_objects_v2(self, **kwargs) -> dict:
+            return {"Contents": []}
 
     out = build_site.build(tmp_path / "site")
     client = Recorder()
@@ -233,7 +261,6 @@ def test_deploy_puts_pages_live_only_after_their_assets(tmp_path):
     assert {k for k in client.keys[:first_page] if k.startswith("assets/")} == {
         f"assets/{p.name}" for p in (out / "assets").iterdir()
     }
-    assert client.keys[-1] == "<website>"
 
 
 def test_shipped_catalogs_translate_every_message():

@@ -18,7 +18,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from .keys import DrawingRef, contributor_key, request_key
+from .keys import DrawingRef, contributor_created_key, contributor_key, request_key
 from .raster import render_png
 from .storage import NotFound, PreconditionFailed, Storage, StorageUnavailable
 from .validation import ApiError, Contributor, Drawing
@@ -128,28 +128,33 @@ def submit_contributor(
 ) -> tuple[int, dict[str, str]]:
     """Store or update a session's contributor record; return ``(201|200, {"session": ...})``.
 
-    A retry replaces the record of its session, so it never creates a second one.
+    A retry replaces the record of its session, so it never creates a second one. Nothing is
+    read back: the API may only write personal data, never read it. The session's first record
+    is told apart by a write-once marker beside it that keeps its creation time.
     """
     now = now or utc_now()
-    key = contributor_key(contributor.session)
+    session = contributor.session
     try:
-        created = now
-        status = 201
-        with contextlib.suppress(NotFound):
-            created = store.get_json(key).get("created", now)
+        try:
+            store.put_json(
+                contributor_created_key(session),
+                {"session": session, "created": now},
+                if_none_match=True,
+            )
+            status = 201
+        except PreconditionFailed:
             status = 200
         store.put_json(
-            key,
+            contributor_key(session),
             {
-                "session": contributor.session,
+                "session": session,
                 "name": contributor.name,
                 "email": contributor.email,
                 "consent": {"thanks_page": contributor.thanks_page, "updates": contributor.updates},
                 "count": contributor.count,
-                "created": created,
                 "updated": now,
             },
         )
     except StorageUnavailable:
         raise unavailable() from None
-    return status, {"session": contributor.session}
+    return status, {"session": session}

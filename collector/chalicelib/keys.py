@@ -14,6 +14,7 @@ Drawings bucket::
 Contributors bucket (private, never listed by any route)::
 
     contributors/<session>.json             name, e-mail and consents of one session
+    created/<session>.json                  when the session first sent its record (write-once)
 
 Every key is built from validated values (alphabet ids, code points, UUIDs) and checked again by
 :func:`chalicelib.storage.check_key`.
@@ -109,6 +110,11 @@ def request_key(drawing_id: str) -> str:
 def contributor_key(session: str) -> str:
     """Key of a session's contributor record in the contributors bucket."""
     return f"contributors/{uuid.UUID(session)}.json"
+
+
+def contributor_created_key(session: str) -> str:
+    """Key of the write-once marker that keeps when a session's contributor record was created."""
+    return f"created/{uuid.UUID(session)}.json"
 
 
 def model_key(version: str) -> str:

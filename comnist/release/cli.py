@@ -8,9 +8,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from chalicelib import sanitizing
 from chalicelib.alphabets import alphabets
 from chalicelib.storage import Storage
 from comnist.progress import Progress
+from comnist.sanitizing_cli import count_drawings
 from comnist.stores import add_store_arguments, drawings_store_from
 
 from .export import FORMATS, ExportError, ExportOptions, export_release
@@ -43,13 +45,28 @@ def _import_into(store: Storage, args: argparse.Namespace) -> Counter[str]:
     return counts
 
 
+def fit_and_score(store: Storage) -> dict[str, int]:
+    """Refit the sanitizer on everything stored, then rescore every drawing; return the statuses.
+
+    An import brings in drawings that no model has judged: without this they would stay
+    ``unscored`` and ``comnist export`` would refuse them.
+    """
+    total = count_drawings(store)
+    with Progress(total, "fitting the sanitizer") as bar:
+        sanitizing.refit(store, progress=bar.advance)
+    with Progress(total, "scoring") as bar:
+        return sanitizing.rescore(store, resume=False, progress=bar.advance)
+
+
 def run_import(args: argparse.Namespace) -> int:
     if not args.directory.is_dir():
         sys.stderr.write(f"{args.directory} is not a directory\n")
         return 2
     if args.bucket:
         # The bucket's S3 notification delivers each new PNG to the deployed event handler.
-        counts = _import_into(drawings_store_from(args), args)
+        store = drawings_store_from(args)
+        counts = _import_into(store, args)
+        statuses = None if args.no_scoring else fit_and_score(store)
     else:
         from comnist.local import local_system
 
@@ -58,10 +75,14 @@ def run_import(args: argparse.Namespace) -> int:
                 app_module.app.log.setLevel(logging.WARNING)  # one line per tagged drawing
             counts = _import_into(drawings, args)
             pump.drain()
+            statuses = None if args.no_scoring else fit_and_score(drawings)
     sys.stdout.write(
         f"imported {counts['imported']}, already present {counts['present']}, "
         f"refused {counts['refused']}\n"
     )
+    if statuses is not None:
+        shown = ", ".join(f"{status} {n}" for status, n in sorted(statuses.items()))
+        sys.stdout.write(f"scored: {shown}\n")
     return 0
 
 
@@ -70,7 +91,9 @@ def run_export(args: argparse.Namespace) -> int:
     options = ExportOptions(
         formats=formats,
         include_suspicious=args.include_suspicious,
+        include_unscored=args.include_unscored,
         seed=args.seed,
+        version=args.version or "",
         workers=args.workers or (16 if args.bucket else 4),
     )
     try:
@@ -96,6 +119,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importer.add_argument("directory", type=Path, metavar="DIR")
     importer.add_argument("--alphabet", required=True, choices=sorted(alphabets()))
     importer.add_argument(
+        "--no-scoring",
+        action="store_true",
+        help="skip refitting and rescoring after the import (do it once after several imports)",
+    )
+    importer.add_argument(
         "--verbose-report",
         action="store_true",
         help="also list the files that were imported before",
@@ -113,7 +141,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exporter.add_argument(
         "--include-suspicious",
         action="store_true",
-        help="also release suspicious, invalid and unscored-yet drawings (never rejected ones)",
+        help="also release suspicious, invalid and not yet tagged drawings (never rejected ones)",
+    )
+    exporter.add_argument(
+        "--include-unscored",
+        action="store_true",
+        help="release drawings no model has scored instead of refusing to export",
+    )
+    exporter.add_argument(
+        "--version",
+        help="the release's name, e.g. 2026.11 (default: the date of the latest drawing)",
     )
     exporter.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     exporter.add_argument(

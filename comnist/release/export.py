@@ -1,16 +1,18 @@
 """Building a release from the drawings store, in two streaming passes.
 
-Pass one lists the drawings and reads their tags and records (in parallel), keeps those the
-release includes and writes one compact row per drawing to a work file; the writer-independent
-split and ``metadata.csv`` follow from those rows. Pass two streams each alphabet's drawings in
-key order (PNG reads in parallel, bounded in flight) into every format at once: the CoMNIST PNG
-folders, the MNIST-style IDX files (whose item counts pass one fixed), the strokes and the preview.
-Memory holds a bounded window of drawings, never the collection.
+Pass one lists the drawings and reads their tags and records (in parallel), validates and keeps
+those the release includes and writes one compact row per drawing to a work file; the
+writer-independent split and ``metadata.csv`` follow from those rows. Pass two streams each
+alphabet's drawings in key order (PNG reads in parallel, bounded in flight) into every format's
+:class:`~comnist.release.writer.FormatWriter` at once. Then the baselines are computed from the
+MNIST-style files, and the datasheet, ``CITATION.cff`` and ``SHA256SUMS`` written. Memory holds a
+bounded window of drawings, never the collection.
 
-Everything written is a function of the store and the seed: files are sorted, archives carry
-fixed timestamps, gzip streams ``mtime=0``, so the same store and seed give the same bytes. Each
-finished part is recorded in ``.manifest.json`` with the fingerprint of the release it belongs to;
-a second run with the same fingerprint skips finished parts and PNG files already written.
+Everything written is a function of the store, the seed and the version: files are sorted,
+archives carry fixed timestamps, gzip streams ``mtime=0``, so the same store and options give the
+same bytes. The export's own state (work file, finished parts) lives beside the release, in
+``.<name>.export/``, and is removed when the release is complete: nothing internal ships. A
+second run after an interruption, with the same fingerprint, keeps the finished parts.
 
 The contributors store is never opened: names and e-mails cannot reach a release.
 """
@@ -18,178 +20,69 @@ The contributors store is never opened: names and e-mails cannot reach a release
 from __future__ import annotations
 
 import contextlib
-import csv
-import gzip
 import hashlib
 import hmac
-import io
 import json
 import os
+import re
 import secrets
 import shutil
-import zipfile
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from chalicelib.alphabets import Alphabet, alphabets
 from chalicelib.keys import DRAWING_SUFFIX, DRAWINGS_PREFIX, DrawingRef, parse_drawing_key
+from chalicelib.sanitizing import verdict_of
 from chalicelib.storage import NotFound, PreconditionFailed, Storage
 from comnist import uniqid
 
-from . import datasheet
-from .mnist import IdxWriter, mnist_image
-from .split import TEST, TRAIN, assign_splits, pseudo_sessions
-from .strokes import simplify
-from .ziparchive import StoredZipWriter
+from . import baselines, datasheet
+from .files import atomic_file, folder_files, ordered_map, sha256_file
+from .idxfiles import MnistWriter, idx_names
+from .parquet import ParquetWriter
+from .plan import FORMATS, SPLITS, ExportOptions, Plan
+from .pngtree import PngTreeWriter
+from .preview import PreviewWriter
+from .records import (
+    Row,
+    alphabet_folder,
+    is_included,
+    session_hash,
+    text_of,
+    validate_row,
+    write_metadata,
+)
+from .split import assign_splits, pseudo_sessions
+from .strokefiles import StrokesWriter
+from .writer import Drawing, FormatWriter
 
-FORMAT_VERSION = 1
-FORMATS = ("comnist", "mnist", "strokes")
-SPLITS = (TRAIN, TEST)
+__all__ = ["FORMATS", "ExportError", "ExportOptions", "Plan", "export_release"]
+
+FORMAT_VERSION = 2
 SECRET_KEY = "releases/secret.json"
-MANIFEST = ".manifest.json"
-WORK = ".work"
 METADATA = "metadata.csv"
 README = "README.md"
-METADATA_COLUMNS = (
-    "id",
-    "alphabet",
-    "letter",
-    "code_point",
-    "label",
-    "split",
-    "session",
-    "created",
-    "drawn_at",
-    "age_group",
-    "status",
-    "verdict",
-    "score",
-    "source",
-    "file_name",
+CITATION = "CITATION.cff"
+CHECKSUMS = "SHA256SUMS"
+LEGACY_MANIFEST = ".manifest.json"  # releases of format 1 kept their state inside
+WRITERS: tuple[type[FormatWriter], ...] = (
+    PngTreeWriter,
+    MnistWriter,
+    ParquetWriter,
+    StrokesWriter,
+    PreviewWriter,
 )
-INCLUDED_STATUSES = ("ok", "unscored")
-FLAGGED_STATUSES = ("suspicious", "invalid", "pending")
-PREVIEW_PER_LETTER = 12
-THUMB = 48
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-T = TypeVar("T")
-R = TypeVar("R")
+VERSION_FORM = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}")
 ProgressFactory = Callable[[int | None, str], Any]
 
 
 class ExportError(Exception):
     """The release cannot be built as asked; the message says why."""
-
-
-@dataclass(frozen=True)
-class ExportOptions:
-    """What to build: formats, whether flagged drawings go in, the seed and the parallelism."""
-
-    formats: tuple[str, ...] = FORMATS
-    include_suspicious: bool = False
-    seed: int = 0
-    workers: int = 8
-    window: int = 64
-
-
-@dataclass
-class Row:
-    """One included drawing as pass one knows it (no PNG, no strokes, no raw session id)."""
-
-    key: str
-    alphabet: str
-    letter: str
-    code_point: str
-    id: str
-    label: int
-    status: str
-    verdict: str
-    score: str
-    created: str
-    source: str
-    session: str  # salted hash of the session, filled for imported images after pass one
-    uniqid_time: int | None = None
-    has_strokes: bool = False
-    split: str = ""
-    drawn_at: str = ""
-    age_group: str = ""
-
-
-@dataclass
-class Plan:
-    """What pass one found: counts per alphabet, letter and split, exclusions and the fingerprint."""
-
-    counts: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
-    excluded: Counter[str] = field(default_factory=Counter)
-    sessions: int = 0
-    pseudo_sessions: int = 0
-    with_strokes: Counter[str] = field(default_factory=Counter)
-    latest: str = ""
-    fingerprint: str = ""
-
-    def total(self, alphabet: str, split: str | None = None) -> int:
-        letters = self.counts.get(alphabet, {})
-        return sum(n for per in letters.values() for s, n in per.items() if split in (None, s))
-
-
-# ---------------------------------------------------------------------------------- pure helpers
-
-
-def is_included(status: str, verdict: str | None, include_suspicious: bool) -> bool:
-    """Whether a drawing with these tags goes into the release.
-
-    A maintainer's ``rejected`` verdict always excludes and an ``ok`` verdict always includes.
-    Otherwise ``ok`` and ``unscored`` drawings go in; ``suspicious``, ``invalid`` and untagged
-    (``pending``) ones only with ``include_suspicious``.
-    """
-    if verdict == "rejected":
-        return False
-    if verdict == "ok" or status in INCLUDED_STATUSES:
-        return True
-    return include_suspicious and status in FLAGGED_STATUSES
-
-
-def session_hash(salt: bytes, label: str) -> str:
-    """The salted one-way hash of a session label (HMAC-SHA256, 16 hex digits)."""
-    return hmac.new(salt, label.encode(), hashlib.sha256).hexdigest()[:16]
-
-
-def alphabet_folder(alphabet_id: str) -> str:
-    """The CoMNIST layout's folder of an alphabet: ``cyrillic`` -> ``Cyrillic``."""
-    return alphabet_id.capitalize()
-
-
-def png_path(row: Row) -> str:
-    """The release path of a drawing's PNG, ``Cyrillic/Ж/<id>.png``."""
-    return f"{alphabet_folder(row.alphabet)}/{row.letter}/{row.id}.png"
-
-
-def mnist_names(alphabet_id: str, split: str) -> tuple[str, str]:
-    """Paths of the gzipped IDX image and label files of an alphabet and split."""
-    base = f"mnist/{alphabet_id}-{split}"
-    return f"{base}-images-idx3-ubyte.gz", f"{base}-labels-idx1-ubyte.gz"
-
-
-def part_files(part: str, alphabet_id: str) -> list[str]:
-    """The files a finished part consists of (the PNG folder is checked by its zip)."""
-    if part == "comnist":
-        return [f"{alphabet_folder(alphabet_id)}.zip"]
-    if part == "mnist":
-        idx = [name for split in SPLITS for name in mnist_names(alphabet_id, split)]
-        return [*idx, f"mnist/{alphabet_id}-mapping.csv", f"mnist/{alphabet_id}.npz"]
-    if part == "strokes":
-        return [f"strokes/{alphabet_id}-raw.ndjson", f"strokes/{alphabet_id}-simplified.ndjson"]
-    if part == "preview":
-        return [f"preview/{alphabet_id}.png"]
-    raise ValueError(part)
 
 
 def owned_paths() -> list[str]:
@@ -198,155 +91,22 @@ def owned_paths() -> list[str]:
     return [
         *folders,
         *(f"{name}.zip" for name in folders),
+        "data",
         "mnist",
         "strokes",
         "preview",
         METADATA,
         README,
-        WORK,
-        MANIFEST,
+        CITATION,
+        CHECKSUMS,
+        LEGACY_MANIFEST,
     ]
 
 
-def ordered_map(
-    function: Callable[[T], R], items: Iterable[T], workers: int, window: int
-) -> Iterator[R]:
-    """``map`` on a thread pool that yields in input order with at most ``window`` items in flight."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque[Any] = deque()
-        for item in items:
-            pending.append(pool.submit(function, item))
-            if len(pending) >= window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
-# ----------------------------------------------------------------------------------- file output
-
-
-@contextlib.contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """Write ``path`` through a temporary file renamed into place only when the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            yield handle
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def write_new_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` (whose folder exists) atomically: a temporary name, then a rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def gzip_writer(raw: BinaryIO) -> gzip.GzipFile:
-    """A gzip stream with no file name and ``mtime=0``, so equal content gives equal bytes."""
-    return gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0)
-
-
-def zip_info(name: str, compress: int) -> zipfile.ZipInfo:
-    """A zip entry with a fixed timestamp, permissions and system, for reproducible archives."""
-    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-    info.compress_type = compress
-    info.create_system = 3
-    info.external_attr = 0o644 << 16
-    return info
-
-
-def folder_files(root: Path, folder: str) -> Iterator[str]:
-    """The files under ``root/folder`` as ``/``-paths in byte order, one directory in memory at a time."""
-
-    def walk(relative: str) -> Iterator[str]:
-        with os.scandir(root / relative) as entries:
-            names = sorted(
-                (e.name + "/" if e.is_dir() else e.name, e.is_dir())
-                for e in entries
-                if not e.name.startswith(".")
-            )
-        for name, is_dir in names:
-            if is_dir:
-                yield from walk(f"{relative}/{name[:-1]}")
-            else:
-                yield f"{relative}/{name}"
-
-    yield from walk(folder)
-
-
-def write_folder_zip(root: Path, folder: str, target: Path) -> None:
-    """Zip ``root/folder`` (stored, entries in byte order of their names) into ``target``."""
-    with atomic_file(target) as raw:
-        archive = StoredZipWriter(raw)
-        for name in folder_files(root, folder):
-            archive.add(name, (root / name).read_bytes())
-        archive.close()
-
-
-def write_npz_from_idx(out: Path, alphabet_id: str, target: Path) -> None:
-    """Build ``<alphabet>.npz`` (``x_train``, ``y_train``, ``x_test``, ``y_test``) from the IDX files.
-
-    Each array is streamed from its gzipped IDX file into its ``.npy`` member, so memory stays
-    bounded whatever the size; the members are written uncompressed like ``numpy.savez``.
-    """
-    with atomic_file(target) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as archive:
-        for split in SPLITS:
-            for prefix, name in zip(("x", "y"), mnist_names(alphabet_id, split), strict=True):
-                with gzip.open(out / name, "rb") as idx:
-                    head = idx.read(4)
-                    shape = tuple(int.from_bytes(idx.read(4), "big") for _ in range(head[3]))
-                    info = zip_info(f"{prefix}_{split}.npy", zipfile.ZIP_STORED)
-                    with archive.open(info, "w", force_zip64=True) as member:
-                        header = {"descr": "|u1", "fortran_order": False, "shape": shape}
-                        np.lib.format.write_array_header_1_0(member, header)
-                        shutil.copyfileobj(idx, member, 1 << 20)
-
-
-def write_mapping(alphabet: Alphabet, target: Path) -> None:
-    """``label,code_point,letter`` for every letter of the alphabet, labels in alphabet order."""
-    with atomic_file(target) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(["label", "code_point", "letter"])
-        for label, letter in enumerate(alphabet.letters):
-            writer.writerow([label, f"U+{ord(letter):04X}", letter])
-        text.flush()
-        text.detach()
-
-
-def contact_sheet(alphabet: Alphabet, thumbnails: dict[str, list[np.ndarray]]) -> bytes:
-    """A PNG grid of thumbnails: one row per letter in alphabet order, black ink on white."""
-    gap = 2
-    columns = PREVIEW_PER_LETTER
-    width = columns * (THUMB + gap) + gap
-    height = len(alphabet.letters) * (THUMB + gap) + gap
-    sheet = np.full((height, width), 255, dtype=np.uint8)
-    for row, letter in enumerate(alphabet.letters):
-        for column, thumb in enumerate(thumbnails.get(letter, [])[:columns]):
-            top, left = gap + row * (THUMB + gap), gap + column * (THUMB + gap)
-            sheet[top : top + THUMB, left : left + THUMB] = 255 - thumb
-    buffer = io.BytesIO()
-    Image.fromarray(sheet).save(buffer, format="PNG", optimize=False, compress_level=9)
-    return buffer.getvalue()
-
-
-def thumbnail(ink: np.ndarray) -> np.ndarray:
-    """A ``THUMB`` x ``THUMB`` ``uint8`` reduction of an ink map (0-255)."""
-    image = Image.fromarray(ink.astype(np.float32)).resize((THUMB, THUMB), Image.Resampling.BOX)
-    return np.clip(np.rint(np.asarray(image)), 0, 255).astype(np.uint8)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def state_dir(out: Path) -> Path:
+    """Where an export of ``out`` keeps its work file and finished parts: beside it, hidden."""
+    out = out.absolute()
+    return out.parent / f".{out.name}.export"
 
 
 # -------------------------------------------------------------------------------- store access
@@ -375,30 +135,34 @@ def decode_stored(png: bytes) -> np.ndarray:
     return decode_ink(png) * np.float32(255.0)
 
 
-def _describe(
-    store: Storage, key: str, salt: bytes, include_suspicious: bool
-) -> tuple[Row | None, str]:
-    """Pass one for one key: its :class:`Row` if included, else ``None`` and why."""
+def describe(
+    store: Storage, key: str, salt: bytes, options: ExportOptions
+) -> tuple[Row | None, str, str]:
+    """Pass one for one key: its :class:`Row` if included (else ``None`` and why), and its tags."""
     try:
         ref = parse_drawing_key(key)
         tags = store.get_tags(key)
     except (ValueError, NotFound):
-        return None, "gone"
+        return None, "gone", "gone"
     status = tags.get("status", "pending")
-    verdict = tags.get("verdict") or ""
-    if not is_included(status, verdict, include_suspicious):
-        return None, "rejected" if verdict == "rejected" else status
+    verdict = verdict_of(store, key) or ""
+    shown = f"{status}, verdict {verdict}" if verdict else status
+    if not is_included(status, verdict, options.include_suspicious, options.include_unscored):
+        return None, "rejected" if verdict == "rejected" else status, shown
     if status in ("invalid", "pending"):
         try:
             decode_stored(store.get(key).data)
         except (ValueError, NotFound):
-            return None, "undecodable"
+            return None, "undecodable", shown
     try:
         record = store.get_json(ref.record_key)
     except (NotFound, ValueError):
         record = {}
+    letters = alphabets()[ref.alphabet].letters if ref.alphabet in alphabets() else ()
+    if ref.letter not in letters:
+        return None, "unknown-letter", shown
     session = record.get("session")
-    source = record.get("source") or ""
+    source = text_of(record.get("source"))
     uniqid_time = uniqid.uniqid_seconds(Path(source).name) if source else None
     if session:
         label = session_hash(salt, f"session:{session}")
@@ -406,9 +170,6 @@ def _describe(
         label = session_hash(salt, f"drawing:{ref.id}")
     else:
         label = ""
-    letters = alphabets()[ref.alphabet].letters if ref.alphabet in alphabets() else ()
-    if ref.letter not in letters:
-        return None, "unknown-letter"
     row = Row(
         key=key,
         alphabet=ref.alphabet,
@@ -418,19 +179,26 @@ def _describe(
         label=letters.index(ref.letter),
         status=status,
         verdict=verdict,
-        score=tags.get("score") or "",
-        created=record.get("created") or "",
+        letter_p=text_of(tags.get("letter_p")),
+        created=text_of(record.get("created")),
+        drawn_at=text_of(record.get("drawn_at")),
+        age_group=text_of(record.get("age_group")),
         source=source,
         session=label,
         uniqid_time=uniqid_time if not session else None,
         has_strokes=bool(record.get("strokes")),
-        drawn_at=record.get("drawn_at") or "",
-        age_group=record.get("age_group") or "",
     )
-    return row, "included"
+    if validate_row(row) is not None:
+        return None, "invalid-record", shown
+    return row, "included", shown
 
 
 # --------------------------------------------------------------------------------- the export
+
+
+class _NoProgress:
+    def advance(self, amount: int = 1) -> None:
+        pass
 
 
 class Exporter:
@@ -448,11 +216,15 @@ class Exporter:
             raise ExportError(
                 f"unknown formats {sorted(unknown)}; choose from {', '.join(FORMATS)}"
             )
+        if options.version and not VERSION_FORM.fullmatch(options.version):
+            raise ExportError(
+                f"--version {options.version!r}: use letters, digits and . + _ - (at most 40)"
+            )
         self.store = store
         self.out = Path(out)
         self.options = options
         self.progress = progress or (lambda total, label: contextlib.nullcontext(_NoProgress()))
-        self.work = self.out / WORK
+        self.state = state_dir(self.out)
         self.manifest: dict[str, Any] = {}
         self._splits: dict[str, str] = {}  # session hash -> split, set by _split
         self._starts: dict[int, int] = {}  # 2017 time -> first time of its pseudo-session
@@ -463,17 +235,27 @@ class Exporter:
     def run(self) -> Plan:
         """Build (or finish) the release and return its plan."""
         self._check_out_dir()
-        self.work.mkdir(parents=True, exist_ok=True)
-        salt = release_salt(self.store, self.options.seed)
+        resuming = self.state.is_dir()
+        self.state.mkdir(parents=True, exist_ok=True)
+        self._salt = release_salt(self.store, self.options.seed)
         plan = Plan()
-        self._pass_one(salt, plan)
-        self._split(salt, plan)
+        self._pass_one(plan)
+        try:
+            self._refuse_unscored(plan)
+        except ExportError:
+            if not resuming:
+                shutil.rmtree(self.state, ignore_errors=True)
+            raise
+        self._split(plan)
         self._write_metadata(plan)
         self._load_manifest(plan)
-        for alphabet_id in sorted(plan.counts):
+        for alphabet_id in plan.alphabets:
             self._pass_two(alphabets()[alphabet_id], plan)
-        self._write_readme(plan)
-        shutil.rmtree(self.work, ignore_errors=True)
+        self._baselines(plan)
+        self._write_text(README, datasheet.render(plan, self.options))
+        self._write_text(CITATION, datasheet.citation(plan))
+        self._write_checksums()
+        shutil.rmtree(self.state, ignore_errors=True)
         return plan
 
     def _check_out_dir(self) -> None:
@@ -481,88 +263,99 @@ class Exporter:
             return
         if not self.out.is_dir():
             raise ExportError(f"{self.out} is not a directory")
-        entries = [entry.name for entry in self.out.iterdir()]
-        if set(entries) - {WORK} and MANIFEST not in entries:
+        entries = {entry.name for entry in self.out.iterdir()}
+        if entries and not entries & {CHECKSUMS, LEGACY_MANIFEST} and not self.state.is_dir():
             raise ExportError(f"{self.out} is not empty and holds no release; choose another --out")
 
     @property
     def rows_path(self) -> Path:
-        return self.work / "rows.jsonl"
+        return self.state / "rows.jsonl"
 
     def _rows(self) -> Iterator[Row]:
         with open(self.rows_path, encoding="utf-8") as handle:
             for line in handle:
                 yield Row(**json.loads(line))
 
-    def _pass_one(self, salt: bytes, plan: Plan) -> None:
+    def _pass_one(self, plan: Plan) -> None:
         """List and describe every drawing; write the included ones to the work file."""
         keys = (
             key for key in self.store.list_keys(DRAWINGS_PREFIX) if key.endswith(DRAWING_SUFFIX)
         )
-        include = self.options.include_suspicious
-        describe = lambda key: _describe(self.store, key, salt, include)  # noqa: E731
+        describe_key = lambda key: describe(self.store, key, self._salt, self.options)  # noqa: E731
+        workers, window = self.options.workers, self.options.window
         with (
             self.progress(None, "reading metadata") as bar,
             open(self.rows_path, "w", encoding="utf-8") as handle,
         ):
-            for row, why in ordered_map(describe, keys, self.options.workers, self.options.window):
+            for row, why, status in ordered_map(describe_key, keys, workers, window):
                 bar.advance()
+                plan.statuses[(status, "left out" if row is None else "released")] += 1
                 if row is None:
                     plan.excluded[why] += 1
                     continue
                 handle.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
 
-    def _split(self, salt: bytes, plan: Plan) -> None:
+    def _refuse_unscored(self, plan: Plan) -> None:
+        """Stop before writing anything while drawings wait for a model, unless they are asked for."""
+        unscored = plan.excluded["unscored"]
+        if unscored and not self.options.include_unscored:
+            raise ExportError(
+                f"{unscored} drawings are unscored: no sanitizer model has judged them. Run "
+                "`comnist refit` then `comnist rescore` to score them (letters with fewer "
+                "drawings than refit's --min-drawings stay unscored), or pass --include-unscored "
+                "to release them unchecked."
+            )
+
+    def _split(self, plan: Plan) -> None:
         """Group the 2017 images into pseudo-sessions, then split all groups train/test."""
         times = [row.uniqid_time for row in self._rows() if row.uniqid_time is not None]
-        starts = pseudo_sessions(times)
-        plan.pseudo_sessions = len(set(starts.values()))
+        self._starts = pseudo_sessions(times)
+        plan.pseudo_sessions = len(set(self._starts.values()))
         groups: dict[str, Counter[str]] = {}
         for row in self._rows():
-            group = self._group(row, starts, salt)
-            groups.setdefault(group, Counter())[f"{row.alphabet}:{row.letter}"] += 1
+            groups.setdefault(self._group(row), Counter())[f"{row.alphabet}:{row.letter}"] += 1
         plan.sessions = len(groups)
         self._splits = assign_splits(groups, self.options.seed)
-        self._starts = starts
-        self._salt = salt
 
-    @staticmethod
-    def _group(row: Row, starts: dict[int, int], salt: bytes) -> str:
+    def _group(self, row: Row) -> str:
         if row.session:
             return row.session
         assert row.uniqid_time is not None
-        return session_hash(salt, f"pseudo:{starts[row.uniqid_time]}")
+        return session_hash(self._salt, f"pseudo:{self._starts[row.uniqid_time]}")
 
-    def _final_rows(self) -> Iterator[Row]:
-        """The work file's rows with their session hash and split filled in."""
+    def _final_rows(self, alphabet_id: str | None = None) -> Iterator[Row]:
+        """The work file's rows (of one alphabet, or all) with their session hash and split."""
         for row in self._rows():
-            row.session = self._group(row, self._starts, self._salt)
-            row.split = self._splits[row.session]
-            yield row
+            if alphabet_id in (None, row.alphabet):
+                row.session = self._group(row)
+                row.split = self._splits[row.session]
+                yield row
 
     def _write_metadata(self, plan: Plan) -> None:
-        """Write ``metadata.csv`` and count the drawings per alphabet, letter and split."""
-        digest = hashlib.sha256()
-        with atomic_file(self.work / METADATA) as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-            writer = csv.writer(text, lineterminator="\n")
-            writer.writerow(METADATA_COLUMNS)
+        """Write ``metadata.csv``, count the drawings per alphabet, letter and split, fingerprint."""
+
+        def counted() -> Iterator[Row]:
             for row in self._final_rows():
                 per_split = plan.counts.setdefault(row.alphabet, {}).setdefault(row.letter, {})
                 per_split[row.split] = per_split.get(row.split, 0) + 1
                 plan.latest = max(plan.latest, row.created)
                 plan.with_strokes[row.alphabet] += row.has_strokes
-                values = {**asdict(row), "file_name": png_path(row)}
-                writer.writerow([values[column] for column in METADATA_COLUMNS])
-            text.flush()
-            text.detach()
-        digest.update((self.work / METADATA).read_bytes())
+                yield row
+
+        with atomic_file(self.state / METADATA) as raw:
+            try:
+                write_metadata(raw, counted())
+            except ValueError as error:
+                raise ExportError(str(error)) from None
+        plan.version = self.options.version or plan.latest[:10] or "empty"
         identity = {
             "version": FORMAT_VERSION,
+            "release": plan.version,
             "formats": sorted(self.options.formats),
             "include_suspicious": self.options.include_suspicious,
+            "include_unscored": self.options.include_unscored,
             "seed": self.options.seed,
-            "metadata": digest.hexdigest(),
+            "metadata": sha256_file(self.state / METADATA),
         }
         plan.fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
@@ -570,15 +363,12 @@ class Exporter:
 
     def _load_manifest(self, plan: Plan) -> None:
         """Keep the finished parts of the same release; otherwise clear the previous release."""
-        path = self.out / MANIFEST
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
+            manifest = json.loads((self.state / "manifest.json").read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             manifest = {}
         if manifest.get("fingerprint") != plan.fingerprint:
             for name in owned_paths():
-                if name in (WORK, MANIFEST):
-                    continue
                 target = self.out / name
                 if target.is_dir():
                     shutil.rmtree(target)
@@ -586,11 +376,12 @@ class Exporter:
                     target.unlink()
             manifest = {"fingerprint": plan.fingerprint, "parts": {}}
         self.manifest = manifest
-        os.replace(self.work / METADATA, self.out / METADATA)
+        self.out.mkdir(parents=True, exist_ok=True)
+        os.replace(self.state / METADATA, self.out / METADATA)
         self._save_manifest()
 
     def _save_manifest(self) -> None:
-        with atomic_file(self.out / MANIFEST) as raw:
+        with atomic_file(self.state / "manifest.json") as raw:
             raw.write(json.dumps(self.manifest, indent=1, sort_keys=True).encode() + b"\n")
 
     def _done(self, part: str, alphabet_id: str) -> bool:
@@ -602,8 +393,7 @@ class Exporter:
             for name, size in recorded.items()
         )
 
-    def _finish(self, part: str, alphabet_id: str) -> None:
-        files = part_files(part, alphabet_id)
+    def _finish(self, part: str, alphabet_id: str, files: list[str]) -> None:
         self.manifest["parts"][f"{part}:{alphabet_id}"] = {
             name: (self.out / name).stat().st_size for name in files
         }
@@ -612,133 +402,79 @@ class Exporter:
     # ---- pass two
 
     def _pass_two(self, alphabet: Alphabet, plan: Plan) -> None:
-        """Stream one alphabet's drawings into every unfinished part."""
+        """Stream one alphabet's drawings into every unfinished format."""
         wanted = (*self.options.formats, "preview")
-        todo = [part for part in wanted if not self._done(part, alphabet.id)]
-        if not todo:
+        kinds = [w for w in WRITERS if w.part in wanted and not self._done(w.part, alphabet.id)]
+        if not kinds:
             return
-        rows = (row for row in self._final_rows() if row.alphabet == alphabet.id)
         with contextlib.ExitStack() as stack:
-            sinks = self._open_sinks(stack, alphabet, plan, todo)
-            shown: Counter[str] = Counter()
+            writers = [stack.enter_context(kind(self.out, alphabet, plan)) for kind in kinds]
 
-            def tasks() -> Iterator[tuple[Row, bool]]:
-                for row in rows:
-                    preview = "preview" in todo and shown[row.letter] < PREVIEW_PER_LETTER
-                    shown[row.letter] += preview
-                    yield row, preview
+            def tasks() -> Iterator[tuple[Row, list[FormatWriter]]]:
+                for row in self._final_rows(alphabet.id):
+                    yield row, [writer for writer in writers if writer.wants(row)]
 
-            load = lambda task: self._load(task[0], task[1], todo)  # noqa: E731
-            total = plan.total(alphabet.id)
-            with self.progress(total, f"writing {alphabet.id}") as bar:
-                for loaded in ordered_map(load, tasks(), self.options.workers, self.options.window):
-                    self._write(loaded, sinks)
+            load = lambda task: self._load(*task)  # noqa: E731
+            workers, window = self.options.workers, self.options.window
+            with self.progress(plan.total(alphabet.id), f"writing {alphabet.id}") as bar:
+                for row, chosen, prepared in ordered_map(load, tasks(), workers, window):
+                    for writer, value in zip(chosen, prepared, strict=True):
+                        writer.add(row, value)
                     bar.advance()
-            for writer in sinks.get("idx", {}).values():
-                writer.close()
-        self._complete(alphabet, todo, sinks)
+            for writer in writers:
+                self._finish(writer.part, alphabet.id, writer.close())
 
-    def _open_sinks(
-        self, stack: contextlib.ExitStack, alphabet: Alphabet, plan: Plan, todo: list[str]
-    ) -> dict[str, Any]:
-        sinks: dict[str, Any] = {"todo": todo, "alphabet": alphabet, "thumbs": {}}
-        if "comnist" in todo:
-            for letter in alphabet.letters:
-                (self.out / alphabet_folder(alphabet.id) / letter).mkdir(
-                    parents=True, exist_ok=True
-                )
-        if "mnist" in todo:
-            sinks["idx"] = {}
-            for split in SPLITS:
-                count = plan.total(alphabet.id, split)
-                images, labels = mnist_names(alphabet.id, split)
-                for name, shape in ((images, (28, 28)), (labels, ())):
-                    raw = stack.enter_context(atomic_file(self.out / name))
-                    stream = stack.enter_context(gzip_writer(raw))
-                    sinks["idx"][(split, name == images)] = IdxWriter(stream, count, shape)
-        if "strokes" in todo:
-            for kind in ("raw", "simplified"):
-                raw = stack.enter_context(
-                    atomic_file(self.out / f"strokes/{alphabet.id}-{kind}.ndjson")
-                )
-                sinks[kind] = raw
-        return sinks
-
-    def _load(self, row: Row, preview: bool, todo: list[str]) -> dict[str, Any]:
-        """Read and convert one drawing (runs on a worker thread)."""
-        target = self.out / png_path(row)
-        need_png = "mnist" in todo or preview or ("comnist" in todo and not target.is_file())
-        loaded: dict[str, Any] = {"row": row, "target": target}
-        if need_png:
-            png = self.store.get(row.key).data
+    def _load(
+        self, row: Row, chosen: list[FormatWriter]
+    ) -> tuple[Row, list[FormatWriter], list[Any]]:
+        """Read one drawing and let each writer that wants it prepare it (on a worker thread)."""
+        drawing = Drawing(row)
+        if any(writer.needs_ink for writer in chosen):
             try:
-                ink = decode_stored(png)
-            except ValueError as error:
+                drawing.ink = decode_stored(self.store.get(row.key).data)
+            except (ValueError, NotFound) as error:
                 raise ExportError(
-                    f"{row.key} cannot be decoded ({error}); the store changed during the export"
+                    f"{row.key} cannot be read ({error}); the store changed during the export"
                 ) from None
-            if "comnist" in todo and not target.is_file():
-                write_new_file(target, png)
-            if "mnist" in todo:
-                loaded["mnist"] = mnist_image(ink)
-            if preview:
-                loaded["thumb"] = thumbnail(ink)
-        if "strokes" in todo and row.has_strokes:
+        if any(writer.needs_strokes for writer in chosen):
             ref = DrawingRef(row.alphabet, row.letter, row.id)
-            strokes = self.store.get_json(ref.record_key)
-            loaded["strokes"] = strokes.get("strokes") or []
-            loaded["simplified"] = simplify(loaded["strokes"])
-        return loaded
+            drawing.strokes = self.store.get_json(ref.record_key).get("strokes") or []
+        return row, chosen, [writer.prepare(drawing) for writer in chosen]
 
-    def _write(self, loaded: dict[str, Any], sinks: dict[str, Any]) -> None:
-        """Append one loaded drawing to every open output (main thread, in key order)."""
-        row: Row = loaded["row"]
-        if "mnist" in loaded:
-            sinks["idx"][(row.split, True)].write(loaded["mnist"])
-            sinks["idx"][(row.split, False)].write(row.label)
-        if "thumb" in loaded:
-            sinks["thumbs"].setdefault(row.letter, []).append(loaded["thumb"])
-        if "strokes" in loaded:
-            common = {
-                "key_id": row.id,
-                "word": row.letter,
-                "alphabet": row.alphabet,
-                "code_point": row.code_point,
-                "label": row.label,
-                "split": row.split,
-                "session": row.session,
-                "timestamp": row.created,
-            }
-            for kind, drawing in (
-                ("raw", loaded["strokes"]),
-                ("simplified", loaded["simplified"]),
-            ):
-                line = json.dumps({**common, "drawing": drawing}, ensure_ascii=False)
-                sinks[kind].write(line.encode() + b"\n")
+    # ---- the finishing files
 
-    def _complete(self, alphabet: Alphabet, todo: list[str], sinks: dict[str, Any]) -> None:
-        """Finish the parts written by pass two: archives, npz, mapping, preview; record them."""
-        if "comnist" in todo:
-            folder = alphabet_folder(alphabet.id)
-            write_folder_zip(self.out, folder, self.out / f"{folder}.zip")
-        if "mnist" in todo:
-            write_mapping(alphabet, self.out / f"mnist/{alphabet.id}-mapping.csv")
-            write_npz_from_idx(self.out, alphabet.id, self.out / f"mnist/{alphabet.id}.npz")
-        if "preview" in todo:
-            with atomic_file(self.out / f"preview/{alphabet.id}.png") as handle:
-                handle.write(contact_sheet(alphabet, sinks["thumbs"]))
-        for part in todo:
-            self._finish(part, alphabet.id)
+    def _baselines(self, plan: Plan) -> None:
+        """Reference accuracies from each alphabet's MNIST-style files, if they were built."""
+        if "mnist" not in self.options.formats:
+            return
+        for alphabet_id in plan.alphabets:
+            files = [self.out / name for split in SPLITS for name in idx_names(alphabet_id, split)]
+            classes = len(alphabets()[alphabet_id].letters)
+            with self.progress(None, f"baselines {alphabet_id}"):
+                result = baselines.evaluate(*files, classes=classes, seed=self.options.seed)
+            if result is not None:
+                plan.baselines[alphabet_id] = result
 
-    def _write_readme(self, plan: Plan) -> None:
-        text = datasheet.render(plan, self.options)
-        with atomic_file(self.out / README) as handle:
+    def _write_text(self, name: str, text: str) -> None:
+        with atomic_file(self.out / name) as handle:
             handle.write(text.encode())
 
+    def _write_checksums(self) -> None:
+        """``SHA256SUMS`` in ``sha256sum``'s format for every file of the release, in path order.
 
-class _NoProgress:
-    def advance(self, amount: int = 1) -> None:
-        pass
+        Streamed: folders are walked one directory at a time, entries ordered as whole paths
+        sort (a folder as its name and ``/``), so no list of every file is held.
+        """
+        entries = sorted(
+            (name + "/" if (self.out / name).is_dir() else name)
+            for name in os.listdir(self.out)
+            if name != CHECKSUMS and not name.startswith(".")
+        )
+        with atomic_file(self.out / CHECKSUMS) as handle:
+            for entry in entries:
+                names = folder_files(self.out, entry[:-1]) if entry.endswith("/") else [entry]
+                for name in names:
+                    handle.write(f"{sha256_file(self.out / name)}  {name}\n".encode())
 
 
 def export_release(

@@ -3,10 +3,14 @@
 The 2017 collection is a folder per letter (``DIR/<letter>/*.png``, folder names in either case)
 of 278x278 PNGs: black ink on a transparent background, or on white in later copies. Each image
 is normalised to what the collector stores (a black-on-transparent 278x278 RGBA PNG whose alpha is
-the ink), given an id derived from the SHA-256 of its normalised pixels, claimed and written with
-:func:`chalicelib.intake.claim_id` and :func:`chalicelib.intake.store_drawing`. The PNG's creation
-then fires the same event as a new drawing, so imported images are scored and tagged too.
-Importing the same folder again stores nothing new.
+the ink), given an id derived from its alphabet, its letter and the SHA-256 of its normalised
+pixels, claimed and written with :func:`chalicelib.intake.claim_id` and
+:func:`chalicelib.intake.store_drawing`. The PNG's creation then fires the same event as a new
+drawing, so imported images are tagged too. Importing the same folder again stores nothing new.
+
+The 2017 collection drew each shape the two alphabets share (A and А, B and В...) once and filed
+it in both: the alphabet and the letter are part of the id so that both copies are kept, one per
+alphabet, and every letter of both alphabets is in the store.
 """
 
 from __future__ import annotations
@@ -129,8 +133,13 @@ def decode(data: bytes) -> np.ndarray:
 
 
 def content_id(digest: bytes) -> str:
-    """The drawing id of normalised pixels with SHA-256 ``digest``: a UUID (version 4 bits set)."""
+    """A UUID (version 4 bits set) made of the first 16 bytes of a SHA-256 ``digest``."""
     return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def drawing_id(alphabet_id: str, letter: str, digest: bytes) -> str:
+    """The id of an imported image: its alphabet, letter and pixels' SHA-256 ``digest``, hashed."""
+    return content_id(hashlib.sha256(f"{alphabet_id}\0{letter}\0".encode() + digest).digest())
 
 
 def created_time(source: str, fallback: str) -> str:
@@ -175,7 +184,13 @@ def import_file(store: Storage, alphabet: Alphabet, candidate: Candidate, now: s
     except OSError as error:
         return Outcome(source, "refused", f"unreadable ({error.strerror or error})")
     digest = hashlib.sha256(ink.tobytes()).digest()
-    ref = DrawingRef(alphabet.id, candidate.letter, content_id(digest))
+    ref = DrawingRef(
+        alphabet.id, candidate.letter, drawing_id(alphabet.id, candidate.letter, digest)
+    )
+    # Imports before the id named the letter used the pixels' hash alone.
+    earlier = DrawingRef(alphabet.id, candidate.letter, content_id(digest))
+    if store.exists(earlier.png_key):
+        return Outcome(source, "present", "imported before", earlier.id)
     try:
         claim, claimed = claim_id(
             store, ref.id, digest.hex(), ref.png_key, created_time(source, now)

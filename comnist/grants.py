@@ -1,0 +1,139 @@
+"""What each deployed Lambda function may do: one table, the source of every IAM policy.
+
+``comnist bootstrap`` writes each function's policy file from :data:`GRANTS`, and a test checks
+the README's table against it. A resource names a bucket by its role, ``<drawings>`` or
+``<contributors>``, followed by the keys a grant covers (no key: the bucket itself, for
+``s3:ListBucket``); ``<log group>`` is the function's own CloudWatch log group. Storing a new kind
+of object is one new row here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+API = "api_handler"
+EVENT = "on_new_drawing"
+REFIT = "refit_and_rescore"
+
+Grant = tuple[str, str]
+
+LOGS: tuple[Grant, ...] = (
+    ("logs:CreateLogGroup", "<log group>"),
+    ("logs:CreateLogStream", "<log group>"),
+    ("logs:PutLogEvents", "<log group>"),
+)
+# Without s3:ListBucket, S3 answers a read of a missing object with 403 instead of 404, and a
+# missing claim, counter or tag set would read as "storage unavailable".
+MISSING_IS_404: Grant = ("s3:ListBucket", "<drawings>")
+
+GRANTS: dict[str, tuple[Grant, ...]] = {
+    # POST /drawings, POST /contributors, GET /stats: never a contributor's record read back.
+    API: (
+        ("s3:PutObject", "<drawings>/requests/*"),
+        ("s3:GetObject", "<drawings>/requests/*"),
+        ("s3:DeleteObject", "<drawings>/requests/*"),
+        ("s3:PutObject", "<drawings>/strokes/*"),
+        ("s3:DeleteObject", "<drawings>/strokes/*"),
+        ("s3:PutObject", "<drawings>/drawings/*"),
+        ("s3:GetObject", "<drawings>/drawings/*"),
+        ("s3:DeleteObject", "<drawings>/drawings/*"),
+        ("s3:GetObject", "<drawings>/stats/*"),
+        MISSING_IS_404,
+        ("s3:PutObject", "<contributors>/contributors/*"),
+        ("s3:PutObject", "<contributors>/created/*"),
+        *LOGS,
+    ),
+    # Scores and tags each new PNG, counts it once.
+    EVENT: (
+        ("s3:GetObject", "<drawings>/drawings/*"),
+        ("s3:GetObjectTagging", "<drawings>/drawings/*"),
+        ("s3:PutObjectTagging", "<drawings>/drawings/*"),
+        ("s3:GetObject", "<drawings>/strokes/*"),
+        ("s3:GetObject", "<drawings>/verdicts/*"),
+        ("s3:GetObject", "<drawings>/models/*"),
+        ("s3:GetObject", "<drawings>/stats/*"),
+        ("s3:PutObject", "<drawings>/stats/*"),
+        ("s3:GetObject", "<drawings>/counted/*"),
+        ("s3:PutObject", "<drawings>/counted/*"),
+        MISSING_IS_404,
+        *LOGS,
+    ),
+    # Refits the models from every drawing, re-tags them, counts those left uncounted.
+    REFIT: (
+        ("s3:GetObject", "<drawings>/drawings/*"),
+        ("s3:GetObjectTagging", "<drawings>/drawings/*"),
+        ("s3:PutObjectTagging", "<drawings>/drawings/*"),
+        ("s3:GetObject", "<drawings>/strokes/*"),
+        ("s3:GetObject", "<drawings>/verdicts/*"),
+        ("s3:GetObject", "<drawings>/models/*"),
+        ("s3:PutObject", "<drawings>/models/*"),
+        ("s3:GetObject", "<drawings>/stats/*"),
+        ("s3:PutObject", "<drawings>/stats/*"),
+        ("s3:GetObject", "<drawings>/counted/*"),
+        ("s3:PutObject", "<drawings>/counted/*"),
+        ("s3:ListBucket", "<drawings>"),
+        *LOGS,
+    ),
+}
+
+
+def lambda_name(app_name: str, stage: str, function: str) -> str:
+    """The Lambda function's name as Chalice gives it: the API handler is named after the app."""
+    return f"{app_name}-{stage}" if function == API else f"{app_name}-{stage}-{function}"
+
+
+def resource_arn(resource: str, buckets: dict[str, str], log_group_arn: str) -> str:
+    """The ARN of a table resource: ``<drawings>/stats/*`` -> ``arn:aws:s3:::BUCKET/stats/*``."""
+    if resource == "<log group>":
+        return log_group_arn
+    match = re.fullmatch(r"<(\w+)>(/.*)?", resource)
+    if not match or match[1] not in buckets:
+        raise ValueError(f"unknown resource {resource!r}")
+    return f"arn:aws:s3:::{buckets[match[1]]}{match[2] or ''}"
+
+
+def statement_id(resource: str) -> str:
+    """A statement id from a table resource: ``<drawings>/stats/*`` -> ``DrawingsStats``."""
+    return "".join(word.capitalize() for word in re.findall(r"[A-Za-z0-9]+", resource))
+
+
+def function_policy(
+    function: str,
+    buckets: dict[str, str],
+    *,
+    region: str,
+    account: str,
+    app_name: str,
+    stage: str,
+) -> dict[str, Any]:
+    """The IAM policy of one function: one statement per resource, its actions from :data:`GRANTS`."""
+    name = lambda_name(app_name, stage, function)
+    log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{name}:*"
+    actions: dict[str, set[str]] = {}
+    for action, resource in GRANTS[function]:
+        actions.setdefault(resource, set()).add(action)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": statement_id(resource),
+                "Effect": "Allow",
+                "Action": sorted(actions[resource]),
+                "Resource": resource_arn(resource, buckets, log_group),
+            }
+            for resource in actions
+        ],
+    }
+
+
+def policy_grants(policy: dict[str, Any]) -> set[tuple[str, str]]:
+    """Every ``(action, resource ARN)`` pair a policy allows (checks read policies back with this)."""
+    grants = set()
+    for statement in policy["Statement"]:
+        actions = statement["Action"]
+        resources = statement["Resource"]
+        for action in [actions] if isinstance(actions, str) else actions:
+            for resource in [resources] if isinstance(resources, str) else resources:
+                grants.add((action, resource))
+    return grants

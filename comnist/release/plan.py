@@ -1,0 +1,60 @@
+"""What an export is asked to build (:class:`ExportOptions`) and what its first pass found (:class:`Plan`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from .split import TEST, TRAIN
+
+FORMATS = ("comnist", "mnist", "parquet", "strokes")
+SPLITS = (TRAIN, TEST)
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to build: formats, which drawings go in, the seed, the release's name, the parallelism.
+
+    ``version`` names the release (``CITATION.cff``, the datasheet's title); empty means the date
+    of the latest drawing.
+    """
+
+    formats: tuple[str, ...] = FORMATS
+    include_suspicious: bool = False
+    include_unscored: bool = False
+    seed: int = 0
+    version: str = ""
+    workers: int = 8
+    window: int = 64
+
+
+@dataclass
+class Plan:
+    """What pass one found: counts per alphabet, letter and split, statuses, exclusions and more.
+
+    ``statuses`` counts every listed drawing by ``(status, "released" | "left out")``;
+    ``excluded`` counts the left-out ones by reason. ``baselines`` holds the reference
+    accuracies per alphabet once the export computed them.
+    """
+
+    counts: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    excluded: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[tuple[str, str]] = field(default_factory=Counter)
+    sessions: int = 0
+    pseudo_sessions: int = 0
+    with_strokes: Counter[str] = field(default_factory=Counter)
+    latest: str = ""
+    version: str = ""
+    fingerprint: str = ""
+    baselines: dict[str, Any] = field(default_factory=dict)
+
+    def total(self, alphabet: str, split: str | None = None) -> int:
+        """Drawings of ``alphabet`` in the release, in ``split`` or in all."""
+        letters = self.counts.get(alphabet, {})
+        return sum(n for per in letters.values() for s, n in per.items() if split in (None, s))
+
+    @property
+    def alphabets(self) -> list[str]:
+        """The ids of the alphabets this release holds drawings of, sorted."""
+        return sorted(a for a in self.counts if self.total(a))

@@ -1,0 +1,521 @@
+"""The README's deploy, rehearsed for real against moto in server mode.
+
+The maintainer's commands run as subprocesses, as the README gives them: ``comnist bootstrap``,
+``chalice deploy``, ``comnist bootstrap`` again (it routes the site's ``/api/*`` to the API),
+``build_site.py ... --deploy``, and ``chalice delete`` at the end. They run
+on a copy of ``collector/`` (``bootstrap --chalice-dir`` points there) so that the repository's
+own stages are never touched. Then the deployed handlers are driven as Lambda would drive them,
+from the deployment package that Chalice uploaded and with their own roles' credentials while
+moto enforces IAM: an API Gateway POST, the S3 event its PNG causes, the scheduled refit,
+``GET /stats`` and a contributor record.
+
+moto differs from AWS in a few requests a deploy sends; ``deploy_harness/sitecustomize.py`` mends
+those in the rehearsal's processes only.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.keys import DrawingRef
+from comnist.grants import GRANTS, function_policy, lambda_name, policy_grants
+from comnist.local import s3_object_created_event
+from factories import drawing_body, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+HARNESS = Path(__file__).resolve().parent / "deploy_harness"
+BIN = Path(sys.executable).parent
+REGION = "eu-west-1"
+STAGE = "rehearsal"
+APP = "comnist-collector"
+
+
+@dataclass
+class Rehearsal:
+    """What the deploy left: the emulator's address, the project copy and the commands' output."""
+
+    endpoint: str
+    project: Path
+    env: dict[str, str]
+    names: dict[str, str]
+    site_url: str
+    api_url: str
+    outputs: dict[str, str]
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
+        return session.client(service, endpoint_url=self.endpoint)
+
+    def run(self, *argv: str | Path, cwd: Path) -> str:
+        result = subprocess.run(
+            [str(a) for a in argv],
+            cwd=cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, f"{argv}\n{result.stdout}\n{result.stderr}"
+        return result.stdout
+
+
+def copy_project(target: Path) -> Path:
+    """A copy of ``collector/`` with the sanitizer link resolved; the dependency cache is shared."""
+    cache = ROOT / "collector" / ".chalice" / "deployments"
+    cache.mkdir(exist_ok=True)
+    shutil.copytree(
+        ROOT / "collector",
+        target,
+        ignore=shutil.ignore_patterns("deployments", "deployed", "__pycache__"),
+    )
+    # Chalice names its cached dependency packages by a hash of what they hold, so the
+    # packaging test and this rehearsal download Lambda's wheels once between them.
+    (target / ".chalice" / "deployments").symlink_to(cache)
+    return target
+
+
+def emulator_env(endpoint: str, home: Path) -> dict[str, str]:
+    """The environment of the maintainer's commands: the emulator as AWS, no real credentials."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COMNIST_"))}
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_CONFIG_FILE=str(home / "aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(home / "aws-credentials"),
+        PYTHONPATH=str(HARNESS),
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def rehearsal(tmp_path_factory) -> Iterator[Rehearsal]:
+    import logging
+
+    import requests
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
+    work = tmp_path_factory.mktemp("rehearsal")
+    project = copy_project(work / "collector")
+    env = emulator_env(endpoint, work)
+    outputs: dict[str, str] = {}
+    stage = Rehearsal(endpoint, project, env, {}, "", "", outputs)
+    try:
+        bootstrap = (BIN / "comnist", "bootstrap", "--stage", STAGE)
+        bootstrap += ("--chalice-dir", project / ".chalice")
+        outputs["bootstrap"] = stage.run(*bootstrap, cwd=ROOT)
+        # The bucket names, as the maintainer reads them in bootstrap's output.
+        created = re.findall(r"^created s3://(\S+)-(\w+)$", outputs["bootstrap"], re.M)
+        stage.names = {kind: f"{prefix}-{kind}" for prefix, kind in created}
+        assert stage.names.keys() == {"drawings", "contributors", "site"}, outputs["bootstrap"]
+        stage.site_url = re.search(r"^site: (\S+)$", outputs["bootstrap"], re.M)[1]
+        outputs["deploy"] = stage.run(BIN / "chalice", "deploy", "--stage", STAGE, cwd=project)
+        stage.api_url = re.search(r"Rest API URL: (\S+)", outputs["deploy"])[1]
+        outputs["route"] = stage.run(*bootstrap, cwd=ROOT)
+        outputs["site"] = stage.run(
+            BIN / "python",
+            ROOT / "build_site.py",
+            "--api-url",
+            "/api",
+            "--site-url",
+            stage.site_url,
+            "--contributors-bucket",
+            stage.names["contributors"],
+            "--drawings-bucket",
+            stage.names["drawings"],
+            "--deploy",
+            f"s3://{stage.names['site']}",
+            cwd=work,
+        )
+        yield stage
+    finally:
+        server.stop()
+
+
+def function_configuration(rehearsal: Rehearsal, function: str) -> dict[str, Any]:
+    name = lambda_name(APP, STAGE, function)
+    return rehearsal.client("lambda").get_function_configuration(FunctionName=name)
+
+
+def test_every_function_is_deployed_with_its_settings(rehearsal):
+    config = json.loads((rehearsal.project / ".chalice" / "config.json").read_text())
+    stage = config["stages"][STAGE]
+    variables = {**config["environment_variables"], **stage["environment_variables"]}
+    runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for function in GRANTS:
+        deployed = function_configuration(rehearsal, function)
+        settings = {
+            **config["lambda_functions"].get(function, {}),
+            **stage["lambda_functions"][function],
+        }
+        assert deployed["Runtime"] == runtime
+        assert deployed["Architectures"] == ["x86_64"]
+        assert deployed["MemorySize"] == settings.get("lambda_memory_size", 512)
+        assert deployed["Timeout"] == settings.get("lambda_timeout", 30)
+        assert deployed["Environment"]["Variables"] == variables
+    assert function_configuration(rehearsal, "on_new_drawing")["MemorySize"] >= 1024
+    assert function_configuration(rehearsal, "refit_and_rescore")["Timeout"] == 900
+    assert variables["COMNIST_REFIT_RATE_HOURS"] == "24"
+    assert variables["COMNIST_SITE_ORIGINS"] == rehearsal.site_url
+    assert rehearsal.site_url.startswith("https://")
+
+
+def test_the_rest_api_has_the_collectors_routes(rehearsal):
+    apigateway = rehearsal.client("apigateway")
+    (api,) = apigateway.get_rest_apis()["items"]
+    assert rehearsal.api_url.startswith(f"https://{api['id']}.execute-api.{REGION}.")
+    assert rehearsal.api_url.endswith("/api/")
+    routes = {
+        (resource["path"], method)
+        for resource in apigateway.get_resources(restApiId=api["id"])["items"]
+        for method in resource.get("resourceMethods", {})
+    }
+    assert routes == {
+        ("/drawings", "POST"),
+        ("/drawings", "OPTIONS"),
+        ("/contributors", "POST"),
+        ("/contributors", "OPTIONS"),
+        ("/stats", "GET"),
+    }
+    assert api["binaryMediaTypes"] == [], "the API speaks JSON only"
+    stages = apigateway.get_stages(restApiId=api["id"])["item"]
+    assert [s["stageName"] for s in stages] == ["api"]
+
+
+def test_new_pngs_notify_the_event_function_and_the_refit_is_scheduled(rehearsal):
+    s3 = rehearsal.client("s3")
+    notification = s3.get_bucket_notification_configuration(Bucket=rehearsal.names["drawings"])
+    (target,) = notification["LambdaFunctionConfigurations"]
+    assert (
+        target["LambdaFunctionArn"]
+        == function_configuration(rehearsal, "on_new_drawing")["FunctionArn"]
+    )
+    assert target["Events"] == ["s3:ObjectCreated:*"]
+    rules = {r["Name"].lower(): r["Value"] for r in target["Filter"]["Key"]["FilterRules"]}
+    assert rules == {"prefix": "drawings/", "suffix": ".png"}
+    events = rehearsal.client("events")
+    (rule,) = events.list_rules()["Rules"]
+    assert rule["ScheduleExpression"] == "rate(24 hours)" and rule["State"] == "ENABLED"
+    (schedule_target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    refit = function_configuration(rehearsal, "refit_and_rescore")
+    assert schedule_target["Arn"] == refit["FunctionArn"]
+
+
+def test_each_function_has_its_own_role_with_the_tabled_policy(rehearsal):
+    iam = rehearsal.client("iam")
+    account = rehearsal.client("sts").get_caller_identity()["Account"]
+    roles = set()
+    for function in GRANTS:
+        role_arn = function_configuration(rehearsal, function)["Role"]
+        role = role_arn.rsplit("/", 1)[1]
+        roles.add(role)
+        (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+        document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+        if isinstance(document, str):
+            document = json.loads(document)
+        expected = function_policy(
+            function, rehearsal.names, region=REGION, account=account, app_name=APP, stage=STAGE
+        )
+        assert policy_grants(document) == policy_grants(expected), function
+        assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    assert len(roles) == len(GRANTS), "no two functions share a role"
+
+
+def test_the_site_is_served_by_cloudfront_from_private_buckets(rehearsal):
+    s3 = rehearsal.client("s3")
+    for bucket in rehearsal.names.values():
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert all(block.values()), f"{bucket} is not public"
+    site = rehearsal.names["site"]
+    page = s3.get_object(Bucket=site, Key="ru/index.html")
+    assert page["ContentType"] == "text/html; charset=utf-8"
+    assert s3.get_object(Bucket=site, Key="ru/")["Body"].read() == page["Body"].read()
+    assert s3.head_object(Bucket=site, Key="og/ru.png")["ContentType"] == "image/png"
+    assets = [o["Key"] for o in s3.list_objects_v2(Bucket=site, Prefix="assets/")["Contents"]]
+    script = s3.head_object(Bucket=site, Key=next(k for k in assets if k.endswith(".js")))
+    assert script["ContentType"].endswith("javascript; charset=utf-8")
+    assert script["CacheControl"] == "public, max-age=31536000, immutable"
+    html = s3.get_object(Bucket=site, Key="fr/index.html")["Body"].read().decode()
+    assert '"api": "/api"' in html, "the site calls the API on its own origin"
+    assert f'href="{rehearsal.site_url}/fr/"' in html
+
+    cloudfront = rehearsal.client("cloudfront")
+    (summary,) = cloudfront.list_distributions()["DistributionList"]["Items"]
+    assert rehearsal.site_url == f"https://{summary['DomainName']}"
+    config = cloudfront.get_distribution_config(Id=summary["Id"])["DistributionConfig"]
+    origins = {o["Id"]: o for o in config["Origins"]["Items"]}
+    assert origins.keys() == {"site", "api"}
+    assert origins["site"]["DomainName"] == f"{site}.s3.{REGION}.amazonaws.com"
+    behaviour = config["DefaultCacheBehavior"]
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https" and behaviour["Compress"]
+    assert config["DefaultRootObject"] == "index.html"
+    api_domain = rehearsal.api_url.split("/")[2]
+    assert f"routed  {rehearsal.site_url}/api/* to {api_domain}" in rehearsal.outputs["route"]
+    assert origins["api"]["DomainName"] == api_domain
+    (route,) = config["CacheBehaviors"]["Items"]
+    assert route["PathPattern"] == "/api/*" and route["TargetOriginId"] == "api"
+    assert route["ViewerProtocolPolicy"] == "https-only"
+    assert "POST" in route["AllowedMethods"]["Items"]
+    for reader in json.loads(s3.get_bucket_policy(Bucket=site)["Policy"])["Statement"]:
+        assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+        assert reader["Condition"]["StringEquals"]["AWS:SourceArn"] == summary["ARN"]
+    assert [e["ErrorCode"] for e in config["CustomErrorResponses"]["Items"]] == [404]
+    invalidations = cloudfront.list_invalidations(DistributionId=summary["Id"])
+    assert invalidations["InvalidationList"]["Quantity"] == 1, rehearsal.outputs["site"]
+
+
+def unpacked_function(rehearsal: Rehearsal, function: str, target: Path) -> Path:
+    """The deployment package the function runs (matched by Lambda's CodeSha256), unzipped."""
+    code_sha = function_configuration(rehearsal, function)["CodeSha256"]
+    for package in (rehearsal.project / ".chalice" / "deployments").glob("*.zip"):
+        digest = base64.b64encode(hashlib.sha256(package.read_bytes()).digest()).decode()
+        if digest == code_sha:
+            if not target.exists():
+                with zipfile.ZipFile(package) as archive:
+                    archive.extractall(target)
+            return target
+    raise AssertionError(f"no package in .chalice/deployments is the code of {function}")
+
+
+@dataclass
+class DeployedFunction:
+    """A deployed function's configuration and temporary credentials of its own role."""
+
+    configuration: dict[str, Any]
+    credentials: dict[str, str]
+
+
+def deployed_function(rehearsal: Rehearsal, function: str) -> DeployedFunction:
+    configuration = function_configuration(rehearsal, function)
+    answer = rehearsal.client("sts").assume_role(
+        RoleArn=configuration["Role"], RoleSessionName=configuration["FunctionName"]
+    )
+    credentials = answer["Credentials"]
+    return DeployedFunction(
+        configuration,
+        {
+            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": credentials["SessionToken"],
+        },
+    )
+
+
+@contextlib.contextmanager
+def permissions_enforced(rehearsal: Rehearsal) -> Iterator[None]:
+    """moto checks each request against the caller's IAM policies, as AWS does, until the end."""
+    import requests
+
+    requests.post(f"{rehearsal.endpoint}/moto-api/reset-auth", data=b"0", timeout=10)
+    try:
+        yield
+    finally:
+        requests.post(f"{rehearsal.endpoint}/moto-api/reset-auth", data=b"inf", timeout=10)
+
+
+def invoke(
+    rehearsal: Rehearsal, function: DeployedFunction, event: dict[str, Any], package: Path
+) -> Any:
+    """Run a deployed function's handler on ``event`` as Lambda would: its package, its settings,
+    its role's credentials."""
+    configuration = function.configuration
+    site_packages = next(p for p in sys.path if p.endswith("site-packages"))
+    env = {
+        "PATH": os.environ["PATH"],
+        # Lambda's Python runtime supplies boto3; everything else comes from the package.
+        "PYTHONPATH": f"{package}{os.pathsep}{site_packages}",
+        "AWS_ENDPOINT_URL": rehearsal.endpoint,
+        **function.credentials,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_LAMBDA_FUNCTION_NAME": configuration["FunctionName"],
+        **configuration["Environment"]["Variables"],
+    }
+    result = subprocess.run(
+        [sys.executable, "-S", str(HARNESS / "invoke.py"), configuration["Handler"]]
+        + [str(configuration["Timeout"])],
+        input=json.dumps(event),
+        cwd=package,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def role_s3(rehearsal: Rehearsal, function: DeployedFunction) -> Any:
+    """An S3 client with the function's role."""
+    import boto3
+
+    credentials = {k.lower(): v for k, v in function.credentials.items()}
+    session = boto3.session.Session(region_name=REGION, **credentials)
+    return session.client("s3", endpoint_url=rehearsal.endpoint)
+
+
+def denied(rehearsal: Rehearsal, function: DeployedFunction, call: str, **params: Any) -> bool:
+    """Whether S3 refuses ``call`` to the function's role."""
+    from botocore.exceptions import ClientError
+
+    try:
+        getattr(role_s3(rehearsal, function), call)(**params)
+    except ClientError as error:
+        return error.response["Error"]["Code"] == "AccessDenied"
+    return False
+
+
+def gateway_event(method: str, path: str, body: str | None, headers: dict[str, str]) -> dict:
+    """An API Gateway (REST, Lambda proxy) event for ``path`` on the ``api`` stage."""
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/api{path}",
+            "stage": "api",
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "203.0.113.9"},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def scheduled_event(rule_arn: str) -> dict[str, Any]:
+    """The event EventBridge sends a scheduled rule's target."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": rule_arn.split(":")[4],
+        "time": "2026-11-26T03:00:00Z",
+        "region": REGION,
+        "resources": [rule_arn],
+        "detail": {},
+    }
+
+
+def test_the_deployed_handlers_store_tag_and_count_a_drawing_under_their_own_roles(
+    rehearsal, tmp_path
+):
+    package = unpacked_function(rehearsal, "api_handler", tmp_path / "package")
+    assert unpacked_function(rehearsal, "on_new_drawing", package) == package
+    api = deployed_function(rehearsal, "api_handler")
+    scorer = deployed_function(rehearsal, "on_new_drawing")
+    refit = deployed_function(rehearsal, "refit_and_rescore")
+    (rule,) = rehearsal.client("events").list_rules()["Rules"]
+    drawings, contributors = rehearsal.names["drawings"], rehearsal.names["contributors"]
+    body = drawing_body()
+    ref = DrawingRef(body["alphabet"], body["letter"], body["id"])
+    headers = {
+        "Content-Type": "application/json",
+        "Origin": rehearsal.site_url,
+        "CloudFront-Viewer-Country": "KZ",
+    }
+    contributor = {
+        "session": body["session"],
+        "name": "Айгерим",
+        "consent": {"thanks_page": True, "updates": False},
+        "count": 1,
+    }
+    record_key = f"contributors/{body['session']}.json"
+    s3 = rehearsal.client("s3")
+    with permissions_enforced(rehearsal):
+        drawing = gateway_event("POST", "/drawings", json.dumps(body), headers)
+        posted = invoke(rehearsal, api, drawing, package)
+        assert posted["statusCode"] == 201, posted
+        assert posted["headers"]["Access-Control-Allow-Origin"] == rehearsal.site_url
+        assert invoke(rehearsal, api, drawing, package)["statusCode"] == 200, "a replay"
+
+        png = role_s3(rehearsal, scorer).head_object(Bucket=drawings, Key=ref.png_key)
+        event = s3_object_created_event(drawings, ref.png_key, png["ContentLength"], png["ETag"])
+        event["Records"][0]["awsRegion"] = REGION
+        tagged = invoke(rehearsal, scorer, event, package)
+
+        refitted = invoke(rehearsal, refit, scheduled_event(rule["Arn"]), package)
+        stats = invoke(rehearsal, api, gateway_event("GET", "/stats", None, {}), package)
+        for status in (201, 200):
+            sent = gateway_event("POST", "/contributors", json.dumps(contributor), headers)
+            answer = invoke(rehearsal, api, sent, package)
+            assert answer["statusCode"] == status, answer
+
+        for function in (api, scorer):
+            assert denied(rehearsal, function, "get_object", Bucket=contributors, Key=record_key)
+            assert denied(rehearsal, function, "list_objects_v2", Bucket=contributors)
+        assert denied(rehearsal, scorer, "put_object", Bucket=contributors, Key=record_key)
+        assert denied(
+            rehearsal,
+            api,
+            "put_object_tagging",
+            Bucket=drawings,
+            Key=ref.png_key,
+            Tagging={"TagSet": [{"Key": "verdict", "Value": "ok"}]},
+        )
+        assert denied(rehearsal, api, "get_object", Bucket=drawings, Key="models/current.json")
+
+    head = s3.head_object(Bucket=drawings, Key=ref.png_key)
+    assert head["ContentType"] == "image/png"
+    record = json.loads(s3.get_object(Bucket=drawings, Key=ref.record_key)["Body"].read())
+    assert record["country"] == "KZ" and record["letter"] == "Ж"
+    tag_set = s3.get_object_tagging(Bucket=drawings, Key=ref.png_key)["TagSet"]
+    tags = {tag["Key"]: tag["Value"] for tag in tag_set}
+    assert tags["status"] == tagged["status"] and tags["status"] in ("ok", "suspicious", "unscored")
+
+    current = json.loads(s3.get_object(Bucket=drawings, Key="models/current.json")["Body"].read())
+    assert current["version"] == refitted["model"] and refitted["counts"] == {tags["status"]: 1}
+    assert stats["statusCode"] == 200
+    counts = json.loads(stats["body"])["alphabets"]["cyrillic"]
+    assert counts["letters"]["Ж"] == 1 and counts["total"] == 1
+    stored = s3.get_object(Bucket=contributors, Key=record_key)
+    assert json.loads(stored["Body"].read())["name"] == "Айгерим"
+
+
+def test_chalice_delete_removes_what_deploy_created(rehearsal):
+    """Runs last: the other tests read what the deploy left."""
+    rehearsal.run(BIN / "chalice", "delete", "--stage", STAGE, cwd=rehearsal.project)
+    assert rehearsal.client("lambda").list_functions()["Functions"] == []
+    assert rehearsal.client("apigateway").get_rest_apis()["items"] == []
+    assert rehearsal.client("events").list_rules()["Rules"] == []
+    roles = rehearsal.client("iam").list_roles()["Roles"]
+    assert not [r["RoleName"] for r in roles if r["RoleName"].startswith(f"{APP}-{STAGE}")]
+    notification = rehearsal.client("s3").get_bucket_notification_configuration(
+        Bucket=rehearsal.names["drawings"]
+    )
+    assert not notification.get("LambdaFunctionConfigurations")
