@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 site: setup
-	$(BIN)/python build_site.py --out build/site --site-url $(SITE_URL) --contributors-data $(DATA)/contributors
+	$(BIN)/python build_site.py --out build/site --site-url $(SITE_URL) --contributors-data $(DATA)/contributors \
+		--drawings-data $(DATA)/drawings
 
 run: site
 	$(BIN)/comnist serve --host $(HOST) --port $(PORT) --data $(DATA) --site build/site
@@ -30,6 +31,9 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 	@chromium --version
+	@# Chinese pages need a CJK font for their screenshots and sharing card (phones have their own).
+	@[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 
 # Free fonts (DejaVu, Liberation) that the sanitizer's tests draw every letter in, and that
 # `make starter` renders the starter letter classifier from.
@@ -51,6 +55,7 @@ bench: setup
 	$(BIN)/python benchmarks/sanitizer_bench.py --samples ../shared/data
 	$(BIN)/python benchmarks/export_bench.py
 	$(BIN)/python benchmarks/event_storm_bench.py
+	$(BIN)/python benchmarks/site_bench.py
 
 # The letter classifier's not-a-letter pictures, committed as sanitizer/nonletters.npz.
 NONLETTER_FONTS ?= $(filter-out %Bold.ttf %BoldOblique.ttf %BoldItalic.ttf %MathTeXGyre.ttf,\

@@ -2,10 +2,14 @@
 
     python build_site.py [--out build/site] [--api-url /api] [--site-url URL]
                          [--contributors-data data/contributors | --contributors-bucket NAME]
+                         [--drawings-data data/drawings | --drawings-bucket NAME]
                          [--deploy s3://BUCKET]
 
 A language is one message catalog, ``site/messages/<code>.json``. Static assets get content-hashed
-names so they can be cached for a year; Open Graph images (1200x630) are drawn with Pillow.
+names so they can be cached for a year; Open Graph images (1200x630) are drawn with Pillow. The
+live letter guess uses the drawings store's current sanitizer model (else the starter model
+shipped with the sanitizer, else no guess), exported per alphabet by
+:func:`sanitizer.recognizer.export_recognizer`.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from chalicelib.mediatypes import content_type
 from chalicelib.storage import LocalStorage, NotFound, S3Storage, Storage, etag_of
 
 SITE_DIR = Path(__file__).resolve().parent / "site"
-LEVELS = [3, 10, 15, 25, 50, 75, 100, 125]
+# The first reward comes with the first letter, the next ones quickly, then one every 25 letters.
+LEVELS = [1, 3, 10, 25, 50, 75, 100, 125]
 GOAL = 1000
 PAGES = {
     "draw": "index.html",
@@ -36,7 +41,7 @@ PAGES = {
     "contributors": "contributors.html",
     "about": "about.html",
 }
-OG_LOCALES = {"en": "en_GB", "fr": "fr_FR", "ru": "ru_RU"}
+OG_LOCALES = {"de": "de_DE", "en": "en_GB", "fr": "fr_FR", "ru": "ru_RU", "zh": "zh_CN"}
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300"
 FONT_CANDIDATES = [
@@ -45,6 +50,9 @@ FONT_CANDIDATES = [
     "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
     "/usr/share/fonts/liberation/LiberationSans-Bold.ttf",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/noto/NotoSansCJK-Bold.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
 ]
 # Hand-drawn-looking capitals for the sharing card, as strokes in a 100x100 box.
 CARD_LETTERS = {
@@ -83,16 +91,48 @@ def load_catalogs(site_dir: Path = SITE_DIR) -> dict[str, dict[str, Any]]:
     return {code: {**english, **messages} for code, messages in catalogs.items()}
 
 
+def write_asset(out_dir: Path, name: str, data: bytes) -> str:
+    """Write ``data`` under a content-hashed name in ``assets/``; return its URL path."""
+    stem, dot, suffix = name.partition(".")
+    digest = hashlib.sha256(data).hexdigest()[:10]
+    hashed = f"{stem}.{digest}{dot}{suffix}"
+    (out_dir / "assets").mkdir(parents=True, exist_ok=True)
+    (out_dir / "assets" / hashed).write_bytes(data)
+    return f"/assets/{hashed}"
+
+
 def hash_assets(site_dir: Path, out_dir: Path) -> dict[str, str]:
     """Copy static files under content-hashed names; return ``{name: "/assets/hashed-name"}``."""
-    mapping = {}
-    (out_dir / "assets").mkdir(parents=True, exist_ok=True)
-    for path in sorted((site_dir / "static").iterdir()):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-        hashed = f"{path.stem}.{digest}{path.suffix}"
-        shutil.copyfile(path, out_dir / "assets" / hashed)
-        mapping[path.name] = f"/assets/{hashed}"
-    return mapping
+    return {
+        path.name: write_asset(out_dir, path.name, path.read_bytes())
+        for path in sorted((site_dir / "static").iterdir())
+    }
+
+
+def site_model(store: Storage | None) -> Any:
+    """The letter model the site's guess uses: the store's current one, else the starter model.
+
+    ``None`` (no guess on the site) when neither exists.
+    """
+    from chalicelib.sanitizing import load_current_model
+    from sanitizer.starter import starter_model
+
+    model = load_current_model(store) if store is not None else None
+    return model if model is not None else starter_model()
+
+
+def recognizer_config(model: Any, out_dir: Path, assets: dict[str, str]) -> dict[str, Any] | None:
+    """Write each alphabet's compact letter model; the page config that loads them, or ``None``."""
+    from sanitizer.recognizer import export_recognizer
+
+    if model is None:
+        return None
+    models = {}
+    for alphabet in alphabets():
+        data = export_recognizer(model, alphabet)
+        if data:
+            models[alphabet] = write_asset(out_dir, f"letters-{alphabet}.bin", data)
+    return {"script": assets["recognizer.js"], "models": models} if models else None
 
 
 def contributor_names(store: Storage | None) -> list[str]:
@@ -130,25 +170,58 @@ def share_links(page_url: str, text: str) -> list[tuple[str, str]]:
     ]
 
 
-def _font(size: int) -> ImageFont.ImageFont:
-    """A system font with Cyrillic if there is one; nothing is ever downloaded."""
-    for candidate in FONT_CANDIDATES:
-        if Path(candidate).is_file():
-            return ImageFont.truetype(candidate, size)
-    return ImageFont.load_default(size=size)
+def _font(size: int, text: str = "") -> ImageFont.ImageFont:
+    """The first system font that can write ``text`` (Cyrillic, CJK...); nothing is ever downloaded."""
+    fonts = [ImageFont.truetype(c, size) for c in FONT_CANDIDATES if Path(c).is_file()]
+    for font in fonts:
+        if _drawable(text, font):
+            return font
+    return fonts[0] if fonts else ImageFont.load_default(size=size)
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, size: int, width: int = 1080) -> ImageFont.ImageFont:
     """The largest font up to ``size`` that fits ``text`` on the card: catalogs vary in length."""
-    font = _font(size)
+    font = _font(size, text)
     while size > 16 and draw.textlength(text, font=font) > width:
         size -= 2
-        font = _font(size)
+        font = _font(size, text)
     return font
 
 
-def render_og_image(messages: dict[str, Any], path: Path) -> None:
-    """Draw the 1200x630 sharing card: three hand-drawn letters, the headline and the tagline."""
+def _drawable(text: str, font: ImageFont.ImageFont) -> bool:
+    """Whether ``font`` has a glyph for every character of ``text`` (missing ones share one box)."""
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        return text.isascii()
+    missing = bytes(font.getmask("\uffff"))
+    return all(ch.isspace() or bytes(font.getmask(ch)) != missing for ch in text)
+
+
+def draw_card_letter(
+    draw: ImageDraw.ImageDraw,
+    strokes: list[list[tuple[int, int]]],
+    box: tuple[float, float, float],
+    colour: str,
+    width: int,
+) -> None:
+    """Draw one of :data:`CARD_LETTERS` into the square ``(left, top, side)`` with round ends."""
+    left, top, side = box
+    for stroke in strokes:
+        points = [(left + x * side / 100, top + y * side / 100) for x, y in stroke]
+        draw.line(points, fill=colour, width=width, joint="curve")
+        r = width / 2
+        for x, y in (points[0], points[-1]):
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+
+
+def render_og_image(messages: dict[str, Any], path: Path, fallback: dict[str, Any]) -> None:
+    """Draw the 1200x630 sharing card: three hand-drawn letters, the headline and the tagline.
+
+    A language no system font can write (Chinese without a CJK font) gets ``fallback``'s words
+    on its card rather than rows of empty boxes.
+    """
+    words = messages["og_headline"] + messages["og_tagline"]
+    if not _drawable(words, _font(34, words)):
+        messages = fallback
     card = Image.new("RGB", (1200, 630), "#fafaf7")
     draw = ImageDraw.Draw(card)
     for i, strokes in enumerate(CARD_LETTERS.values()):
@@ -156,11 +229,7 @@ def render_og_image(messages: dict[str, Any], path: Path) -> None:
         draw.rounded_rectangle(
             (left - 10, top - 10, left + size + 10, top + size + 10), 18, outline="#111", width=4
         )
-        for stroke in strokes:
-            points = [(left + x * size / 100, top + y * size / 100) for x, y in stroke]
-            draw.line(points, fill="#111", width=12, joint="curve")
-            for x, y in (points[0], points[-1]):
-                draw.ellipse((x - 6, y - 6, x + 6, y + 6), fill="#111")
+        draw_card_letter(draw, strokes, (left, top, size), "#111", 12)
     draw.text((60, 330), "CoMNIST", font=_font(96), fill="#0b5cad")
     draw.text(
         (60, 450),
@@ -178,11 +247,72 @@ def render_og_image(messages: dict[str, Any], path: Path) -> None:
     card.save(path, "PNG", optimize=True)
 
 
+def render_icons(out_dir: Path) -> list[str]:
+    """The app icons (192 and 512 px): a hand-drawn Ж in white on the site's blue."""
+    paths = []
+    for size in (192, 512):
+        icon = Image.new("RGB", (size, size), "#0b5cad")
+        draw = ImageDraw.Draw(icon)
+        box = (size * 0.2, size * 0.2, size * 0.6)
+        draw_card_letter(draw, CARD_LETTERS["Ж"], box, "#fff", round(size / 14))
+        path = out_dir / "icons" / f"icon-{size}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        icon.save(path, "PNG", optimize=True)
+        paths.append(f"/icons/{path.name}")
+    return paths
+
+
+def web_manifest(lang: str, messages: dict[str, Any], icons: list[str]) -> dict[str, Any]:
+    """The language's web app manifest: the site installs and opens on its drawing page."""
+    return {
+        "name": messages["title"],
+        "short_name": "CoMNIST",
+        "description": messages["description"],
+        "lang": lang,
+        "start_url": f"/{lang}/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#fafaf7",
+        "theme_color": "#0b5cad",
+        "icons": [
+            {"src": src, "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any"}
+            for src, size in zip(icons, (192, 512), strict=True)
+        ],
+    }
+
+
+def write_service_worker(env: Environment, out_dir: Path, languages: list[str]) -> list[str]:
+    """``/sw.js``, which precaches every page, asset and icon; returns the precached paths.
+
+    Its cache is named after the content of what it holds, so every new build replaces it.
+    """
+    files = [out_dir / "index.html"] + sorted(
+        path
+        for folder in ("assets", "icons", *languages)
+        for path in (out_dir / folder).rglob("*")
+        if path.is_file()
+    )
+    digest = hashlib.sha256()
+    paths = []
+    for path in files:
+        relative = path.relative_to(out_dir).as_posix()
+        digest.update(relative.encode() + b"\0" + path.read_bytes())
+        paths.append("/" + relative.removesuffix("index.html"))
+    source = env.get_template("sw.js").render(version=digest.hexdigest()[:12], precache=paths)
+    (out_dir / "sw.js").write_text(source, encoding="utf-8")
+    return paths
+
+
 def client_config(
-    lang: str, messages: dict[str, Any], api_url: str, share_url: str
+    lang: str,
+    messages: dict[str, Any],
+    api_url: str,
+    share_url: str,
+    recognizer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What the page script needs, embedded as JSON in each page."""
     return {
+        "recognizer": recognizer,
         "lang": lang,
         "alphabet": messages["alphabet"],
         "alphabets": {a.id: {"letters": list(a.letters)} for a in alphabets().values()},
@@ -215,7 +345,7 @@ def render_language(
 ) -> None:
     """Write one language's pages under ``out_dir/<lang>/`` and its sharing card."""
     site_url = shared["site_url"]
-    render_og_image(messages, out_dir / "og" / f"{lang}.png")
+    render_og_image(messages, out_dir / "og" / f"{lang}.png", shared["fallback_messages"])
     share_url = f"{site_url}/{lang}/"
     language_context = {
         **shared,
@@ -223,7 +353,7 @@ def render_language(
         "m": messages,
         "og_image_url": f"{site_url}/og/{lang}.png",
         "og_locale": OG_LOCALES.get(lang, lang),
-        "config": client_config(lang, messages, shared["api_url"], share_url),
+        "config": client_config(lang, messages, shared["api_url"], share_url, shared["recognizer"]),
         "first_letter": alphabets()[messages["alphabet"]].letters[0],
         "share_links": share_links(share_url, messages["share_text"]),
         "other_alphabet": "latin" if messages["alphabet"] == "cyrillic" else "cyrillic",
@@ -246,6 +376,7 @@ def build(
     contributors_store: Storage | None = None,
     downloads_url: str = "https://github.com/GregVial/CoMNIST",
     site_dir: Path = SITE_DIR,
+    model: Any = None,
 ) -> Path:
     """Render the whole site into ``out_dir`` (emptied first, so no stale page lingers); return it."""
     site_url = site_url.rstrip("/")
@@ -253,7 +384,8 @@ def build(
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     catalogs = load_catalogs(site_dir)
-    env = _environment(site_dir, hash_assets(site_dir, out_dir))
+    assets = hash_assets(site_dir, out_dir)
+    env = _environment(site_dir, assets)
     languages = sorted(catalogs)
     shared = {
         "site_url": site_url,
@@ -262,9 +394,14 @@ def build(
         "languages": languages,
         "downloads_url": downloads_url,
         "names": contributor_names(contributors_store),
+        "fallback_messages": catalogs.get("en", next(iter(catalogs.values()))),
+        "recognizer": recognizer_config(model, out_dir, assets),
     }
+    icons = render_icons(out_dir)
     for lang, messages in catalogs.items():
         render_language(env, out_dir, lang, messages, shared)
+        manifest = json.dumps(web_manifest(lang, messages, icons), ensure_ascii=False, indent=1)
+        (out_dir / lang / "manifest.webmanifest").write_text(manifest, encoding="utf-8")
     root_context = {
         **shared,
         "m": catalogs.get("en", next(iter(catalogs.values()))),
@@ -273,6 +410,7 @@ def build(
     }
     _write(out_dir / "index.html", env.get_template("root.html").render(root_context))
     _write(out_dir / "404.html", env.get_template("404.html").render(root_context))
+    write_service_worker(env, out_dir, languages)
     return out_dir
 
 
@@ -374,6 +512,11 @@ def main(argv: list[str] | None = None) -> int:
         "--contributors-data", type=Path, help="local contributors store (data/contributors)"
     )
     group.add_argument("--contributors-bucket", help="the contributors bucket on S3")
+    models = parser.add_mutually_exclusive_group()
+    models.add_argument(
+        "--drawings-data", type=Path, help="local drawings store whose current model guesses"
+    )
+    models.add_argument("--drawings-bucket", help="the drawings bucket whose current model guesses")
     parser.add_argument(
         "--deploy",
         metavar="s3://BUCKET",
@@ -385,7 +528,14 @@ def main(argv: list[str] | None = None) -> int:
         store = S3Storage(args.contributors_bucket)
     elif args.contributors_data and args.contributors_data.is_dir():
         store = LocalStorage(args.contributors_data)
-    out = build(args.out, args.api_url, args.site_url, store, args.downloads_url)
+    drawings: Storage | None = None
+    if args.drawings_bucket:
+        drawings = S3Storage(args.drawings_bucket)
+    elif args.drawings_data and args.drawings_data.is_dir():
+        drawings = LocalStorage(args.drawings_data)
+    model = site_model(drawings)
+    out = build(args.out, args.api_url, args.site_url, store, args.downloads_url, model=model)
+    print(f"letter guess: {'model ' + model.version if model else 'none (no model yet)'}")
     print(f"built the site in {out}")
     if args.deploy:
         if not args.deploy.startswith("s3://"):

@@ -48,15 +48,21 @@ def distort(picture: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     side = picture.shape[0]
     canvas = np.zeros((2 * side, 2 * side), dtype=np.uint8)
     canvas[side // 2 : side // 2 + side, side // 2 : side // 2 + side] = picture
+    image = Image.fromarray(canvas).transform(
+        canvas.shape[::-1], Image.AFFINE, affine_coefficients(matrix, side), Image.BILINEAR
+    )
+    return np.asarray(image, dtype=np.uint8)
+
+
+def affine_coefficients(matrix: np.ndarray, side: int) -> tuple[float, ...]:
+    """Pillow's six AFFINE coefficients applying ``matrix`` about the centre of the doubled canvas.
+
+    Pillow maps each output pixel back through the inverse transform.
+    """
     inverse = np.linalg.inv(matrix)
     centre = np.array([side, side], dtype=np.float64)
     offset = centre - inverse @ centre
-    # Pillow maps each output pixel back through the inverse transform.
-    coefficients = (*inverse[0], offset[0], *inverse[1], offset[1])
-    image = Image.fromarray(canvas).transform(
-        canvas.shape[::-1], Image.AFFINE, coefficients, Image.BILINEAR
-    )
-    return np.asarray(image, dtype=np.uint8)
+    return tuple(float(c) for c in (*inverse[0], offset[0], *inverse[1], offset[1]))
 
 
 def distorted_copies(pictures: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -148,6 +148,8 @@ def rehearsal(tmp_path_factory) -> Iterator[Rehearsal]:
             stage.site_url,
             "--contributors-bucket",
             stage.names["contributors"],
+            "--drawings-bucket",
+            stage.names["drawings"],
             "--deploy",
             f"s3://{stage.names['site']}",
             cwd=work,

@@ -18,6 +18,7 @@ from chalicelib.keys import MODELS_CURRENT_KEY, DrawingRef
 from chalicelib.raster import render_png
 from chalicelib.storage import LocalStorage, S3Storage
 from comnist.sanitizing_cli import review_page
+from letterstrokes import TEMPLATES
 from sanitizer import ModelSet, extract, fit_models, score_drawing, starter_model
 from sanitizer.augment import VIEWS, affine_matrix, distort, views
 from sanitizer.features import (
@@ -30,17 +31,7 @@ from sanitizer.image import decode_ink
 from sanitizer.model import LETTER_SURPRISE, fold_of
 from sanitizer.nonletters import NOT_A_LETTER, RENDER_SIZE, nonletter_pictures, render_symbols
 
-SHAPES = {
-    "T": [[(20, 15), (80, 15)], [(50, 15), (50, 90)]],
-    "L": [[(25, 10), (25, 88), (80, 88)]],
-    "O": [
-        [
-            (50 + 35 * math.cos(a / 20 * 2 * math.pi), 50 + 40 * math.sin(a / 20 * 2 * math.pi))
-            for a in range(21)
-        ]
-    ],
-    "X": [[(20, 12), (80, 88)], [(80, 12), (20, 88)]],
-}
+SHAPES = {letter: TEMPLATES[letter] for letter in "TLOX"}
 
 
 def letter_png(letter: str, rng: random.Random) -> bytes:

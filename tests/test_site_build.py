@@ -140,24 +140,24 @@ def test_a_deploy_has_the_sites_distribution_drop_the_changed_pages(tmp_path, aw
 def test_a_new_language_is_one_catalog_file(tmp_path):
     site_dir = tmp_path / "src"
     shutil.copytree(build_site.SITE_DIR, site_dir)
-    (site_dir / "messages" / "de.json").write_text(
+    (site_dir / "messages" / "it.json").write_text(
         json.dumps(
             {
-                "language_name": "Deutsch",
+                "language_name": "Italiano",
                 "alphabet": "latin",
-                "prompt": "Zeichne den Großbuchstaben",
-                "og_headline": "Zeichne einen Buchstaben für die Wissenschaft",
+                "prompt": "Disegna la lettera maiuscola",
+                "og_headline": "Disegna una lettera per la scienza",
             }
         ),
         encoding="utf-8",
     )
     out = build_site.build(tmp_path / "site", site_dir=site_dir)
-    html = (out / "de" / "index.html").read_text()
-    assert '<html lang="de">' in html and "Zeichne den Großbuchstaben" in html
-    assert 'data-testid="finish">Finish<' in html, "missing messages fall back to English"
-    assert 'href="/de/"' in (out / "index.html").read_text()
-    assert 'hreflang="de"' in (out / "ru" / "index.html").read_text()
-    with Image.open(out / "og" / "de.png") as card:
+    html = (out / "it" / "index.html").read_text()
+    assert '<html lang="it">' in html and "Disegna la lettera maiuscola" in html
+    assert 'data-testid="finish" disabled>Finish<' in html, "missing messages fall back to English"
+    assert 'href="/it/"' in (out / "index.html").read_text()
+    assert 'hreflang="it"' in (out / "ru" / "index.html").read_text()
+    with Image.open(out / "og" / "it.png") as card:
         assert card.size == (1200, 630)
 
 
@@ -274,7 +274,9 @@ def test_shipped_catalogs_translate_every_message():
         assert len(messages["levels"]) == len(build_site.LEVELS)
         if lang != "en":
             same = [k for k in english if k != "levels" and messages[k] == english[k]]
-            assert set(same) <= {"alphabet", "alphabet_latin"}, f"{lang} leaves {same} in English"
+            assert set(same) <= {"alphabet", "alphabet_latin", "alphabet_badge", "label_suffix"}, (
+                f"{lang} leaves {same} in English"
+            )
 
 
 def test_contributors_page_from_the_s3_bucket_skips_broken_records(tmp_path, monkeypatch):

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import mimetypes
 
-TEXTUAL = ("application/javascript", "application/json", "image/svg+xml")
+TEXTUAL = (
+    "application/javascript",
+    "application/json",
+    "application/manifest+json",
+    "image/svg+xml",
+)
+# Not in every system's MIME table: the web app manifest.
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 
 def content_type(name: str) -> str:

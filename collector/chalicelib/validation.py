@@ -8,6 +8,9 @@ Limits (also in the README):
 * canvas: ``MIN_CANVAS``..``MAX_CANVAS`` (16..4,096) CSS pixels per side;
 * points: finite numbers within a quarter of the canvas around it; ``t`` in ms from the first
   point, never going backwards, at most ``MAX_DURATION_MS`` (30 minutes);
+* ``drawn_at`` (optional): the device's UTC time of drawing, ISO 8601 with ``Z``, within the
+  last ``MAX_DRAWN_AGE`` (30 days) and at most ``MAX_CLOCK_SKEW`` (10 minutes) ahead;
+* ``age_group`` (optional): ``child`` or ``adult``;
 * names at most 80 characters, e-mails at most 254.
 """
 
@@ -19,6 +22,7 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .alphabets import find_letter
@@ -35,6 +39,9 @@ MAX_NAME_CHARS = 80
 MAX_EMAIL_CHARS = 254
 MAX_COUNT = 1_000_000
 POINTERS = ("touch", "pen", "mouse")
+AGE_GROUPS = ("child", "adult")
+MAX_DRAWN_AGE = timedelta(days=30)
+MAX_CLOCK_SKEW = timedelta(minutes=10)
 
 # Matched with fullmatch: ``$`` would also accept a trailing newline.
 _LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}")
@@ -42,8 +49,20 @@ _EMAIL = re.compile(
     r"[^@\s<>\"'\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+"
 )
 _COUNTRY = re.compile(r"[A-Z]{2}")
+_UTC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z")
 
-DRAWING_FIELDS = {"id", "session", "alphabet", "letter", "strokes", "canvas", "device", "locale"}
+DRAWING_FIELDS = {
+    "id",
+    "session",
+    "alphabet",
+    "letter",
+    "strokes",
+    "canvas",
+    "device",
+    "locale",
+    "drawn_at",
+    "age_group",
+}
 DRAWING_REQUIRED = {"id", "session", "alphabet", "letter", "strokes", "canvas"}
 CONTRIBUTOR_FIELDS = {"session", "name", "email", "consent", "count"}
 
@@ -76,10 +95,17 @@ class Drawing:
     pointer: str | None
     dpr: float | None
     locale: str | None
+    drawn_at: str | None = None
+    age_group: str | None = None
 
     def canonical(self) -> dict[str, Any]:
-        """The request as stored: the form whose hash decides whether a replay is the same body."""
+        """The request as stored: the form whose hash decides whether a replay is the same body.
+
+        ``drawn_at`` and ``age_group`` appear only when sent, so a body without them keeps the
+        form (and hash) it had before they existed.
+        """
         device = None if self.pointer is None else {"pointer": self.pointer, "dpr": self.dpr}
+        optional = {"drawn_at": self.drawn_at, "age_group": self.age_group}
         return {
             "id": self.id,
             "session": self.session,
@@ -89,6 +115,7 @@ class Drawing:
             "canvas": {"width": self.canvas_width, "height": self.canvas_height},
             "device": device,
             "locale": self.locale,
+            **{key: value for key, value in optional.items() if value is not None},
         }
 
 
@@ -209,8 +236,27 @@ def _letter(alphabet: Any, letter: Any) -> tuple[str, str]:
     return alphabet, letter
 
 
-def validate_drawing(body: dict[str, Any]) -> Drawing:
-    """Validate a ``POST /drawings`` body, returning the canonical :class:`Drawing`."""
+def _drawn_at(value: Any, now: datetime) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _UTC_TIME.fullmatch(value):
+        raise bad('drawn_at must be a UTC time such as "2026-05-01T12:30:00.000Z"')
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad('drawn_at must be a UTC time such as "2026-05-01T12:30:00.000Z"') from None
+    if when > now + MAX_CLOCK_SKEW:
+        raise bad("drawn_at is in the future: check the device's clock")
+    if when < now - MAX_DRAWN_AGE:
+        raise bad(f"drawn_at is more than {MAX_DRAWN_AGE.days} days ago")
+    return value
+
+
+def validate_drawing(body: dict[str, Any], now: datetime | None = None) -> Drawing:
+    """Validate a ``POST /drawings`` body, returning the canonical :class:`Drawing`.
+
+    ``now`` (the server's clock by default) bounds ``drawn_at``.
+    """
     _check_fields(body, DRAWING_FIELDS, DRAWING_REQUIRED)
     drawing_id = _uuid4(body["id"], "id")
     session = _uuid4(body["session"], "session")
@@ -233,8 +279,23 @@ def validate_drawing(body: dict[str, Any]) -> Drawing:
     locale = body.get("locale")
     if locale is not None and (not isinstance(locale, str) or not _LOCALE.fullmatch(locale)):
         raise bad('locale must be a language tag such as "ru" or "fr-CA"')
+    drawn_at = _drawn_at(body.get("drawn_at"), now or datetime.now(UTC))
+    age_group = body.get("age_group")
+    if age_group is not None and age_group not in AGE_GROUPS:
+        raise bad('age_group must be "child" or "adult"')
     return Drawing(
-        drawing_id, session, alphabet, letter, strokes, width, height, pointer, dpr, locale
+        drawing_id,
+        session,
+        alphabet,
+        letter,
+        strokes,
+        width,
+        height,
+        pointer,
+        dpr,
+        locale,
+        drawn_at,
+        age_group,
     )
 
 

@@ -6,6 +6,7 @@
   var m = config.messages;
   var PREFIX = "comnist:";
   var LIMITS = { strokes: 64, points: 3900, perStroke: 1000 };
+  var MINE = 48;
 
   // ---- storage that survives reloads (and degrades to memory when blocked) ----
   var memory = {}, memoryOnly = {};
@@ -47,6 +48,20 @@
     return template.replace(/\{(\w+)\}/g, function (all, key) { return key in values ? values[key] : all; });
   }
   function $(id) { return document.getElementById(id); }
+  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(config.lang) : null;
+  // A message that depends on a number is {one, few, many, other}: the language's plural rules pick.
+  function plural(message, n, values) {
+    var form = typeof message === "string" ? message
+      : message[pluralRules ? pluralRules.select(n) : "other"] || message.other;
+    var all = { n: fmt(n) };
+    for (var key in values || {}) all[key] = values[key];
+    return fill(form, all);
+  }
+  function levelOf(n) {
+    var level = 0;
+    config.levels.forEach(function (threshold) { if (n >= threshold) level += 1; });
+    return level;
+  }
 
   // ---- background uploads: a persistent queue, sent in order, retried with backoff ----
   var sending = false, attempt = 0, retryTimer = null;
@@ -93,6 +108,16 @@
     var request = item ? post("/drawings", item) : post("/contributors", contributor);
     request.then(function (response) {
       if (retryable(response.status)) throw new Retry(retryAfter(response));
+      if (response.status === 400 && item && item.drawn_at) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          if (!/drawn_at/.test(body.error || "")) return response;
+          // A device clock far off must not cost the drawing: it goes again without its time.
+          save("queue", pending().map(function (d) { if (d.id === item.id) delete d.drawn_at; return d; }));
+          throw new Retry(0);
+        });
+      }
+      return response;
+    }).then(function (response) {
       if (!response.ok && window.console) console.warn("CoMNIST refused an upload", response.status);
       // Delivered (201), already there (200) or refused for good (4xx): either way it leaves the queue.
       if (item) forget(item.id); else save("contributor", null);
@@ -112,7 +137,7 @@
     var el = $("queue-status");
     if (!el) return;
     var n = pending().length;
-    el.textContent = n ? fill(m.pending, { n: fmt(n) }) : (load("count", 0) ? m.all_sent : "");
+    el.textContent = n ? plural(m.pending, n) : (load("count", 0) ? m.all_sent : "");
   }
 
   window.addEventListener("online", function () { attempt = 0; flush(); });
@@ -123,12 +148,96 @@
 
   // ---- pages other than the drawing page ----
   var thanks = $("thanks-count");
-  if (thanks) thanks.textContent = fill(thanks.getAttribute("data-template"), { n: fmt(load("count", 0)) });
+  if (thanks) {
+    var drawnCount = load("count", 0);
+    thanks.textContent = drawnCount ? plural(m.thanks_count, drawnCount) : m.thanks_none;
+  }
+  // The share text says how many letters and which level, once there is something to say.
+  function shareText() {
+    var n = load("count", 0), level = levelOf(n);
+    return n && level ? plural(m.share_count_text, n, { level: m.levels[level - 1] }) : m.share_text;
+  }
   var shareButton = $("native-share");
   if (shareButton && navigator.share) {
     shareButton.hidden = false;
     shareButton.addEventListener("click", function () {
-      navigator.share({ title: document.title, text: m.share_text, url: config.share_url }).catch(function () {});
+      navigator.share({ title: document.title, text: shareText(), url: config.share_url }).catch(function () {});
+    });
+  }
+
+  // ---- my letters: the participant's own drawings from this device ----
+  function drawLetter(target, item, x0, y0, size) {
+    var scale = size / Math.max(item.canvas.width, item.canvas.height);
+    var dx = x0 + (size - item.canvas.width * scale) / 2, dy = y0 + (size - item.canvas.height * scale) / 2;
+    target.lineCap = target.lineJoin = "round";
+    target.lineWidth = size * 15 / 278;
+    target.strokeStyle = target.fillStyle = "#111";
+    item.strokes.forEach(function (s) {
+      target.beginPath();
+      if (s[0].length === 1) {
+        target.arc(s[0][0] * scale + dx, s[1][0] * scale + dy, target.lineWidth / 2, 0, 2 * Math.PI);
+        target.fill();
+        return;
+      }
+      target.moveTo(s[0][0] * scale + dx, s[1][0] * scale + dy);
+      for (var i = 1; i < s[0].length; i++) target.lineTo(s[0][i] * scale + dx, s[1][i] * scale + dy);
+      target.stroke();
+    });
+  }
+
+  function shareImage(mine) {
+    var columns = Math.min(6, mine.length), shown = mine.slice(-columns * 4), cell = 160, pad = 24;
+    var rows = Math.ceil(shown.length / columns);
+    var picture = document.createElement("canvas");
+    picture.width = columns * cell + 2 * pad;
+    picture.height = rows * cell + 2 * pad + 64;
+    var c = picture.getContext("2d");
+    c.fillStyle = "#fafaf7";
+    c.fillRect(0, 0, picture.width, picture.height);
+    shown.forEach(function (item, i) {
+      var x = pad + (i % columns) * cell, y = pad + Math.floor(i / columns) * cell;
+      c.fillStyle = "#fff";
+      c.fillRect(x + 6, y + 6, cell - 12, cell - 12);
+      drawLetter(c, item, x + 14, y + 14, cell - 28);
+    });
+    c.fillStyle = "#0b5cad";
+    c.font = "bold 32px system-ui, sans-serif";
+    c.fillText("CoMNIST", pad, picture.height - pad - 8);
+    c.fillStyle = "#111";
+    c.font = "24px system-ui, sans-serif";
+    c.fillText(plural(m.thanks_count, load("count", 0)), pad + 170, picture.height - pad - 10);
+    return picture;
+  }
+
+  var myLetters = $("my-letters");
+  var mine = load("mine", []);
+  if (myLetters && mine.length) {
+    var grid = $("my-letters-grid");
+    mine.forEach(function (item) {
+      var small = document.createElement("canvas");
+      var dpr = window.devicePixelRatio || 1;
+      small.width = small.height = Math.round(96 * dpr);
+      small.setAttribute("aria-label", item.letter);
+      drawLetter(small.getContext("2d"), item, 0, 0, small.width);
+      grid.appendChild(small);
+    });
+    myLetters.hidden = false;
+    $("share-image").addEventListener("click", function () {
+      shareImage(mine).toBlob(function (blob) {
+        var name = "comnist-letters.png";
+        var file = window.File ? new File([blob], name, { type: "image/png" }) : null;
+        if (file && navigator.canShare && navigator.canShare({ files: [file] })) {
+          navigator.share({ files: [file], title: document.title, text: shareText(), url: config.share_url })
+            .catch(function () {});
+          return;
+        }
+        var link = document.createElement("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = name;
+        document.body.appendChild(link);
+        link.click();
+        setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+      }, "image/png");
     });
   }
 
@@ -137,6 +246,13 @@
   if (otherLink) {
     var drawn = load("alphabet:" + config.lang, config.alphabet);
     otherLink.href = config.base + "/" + config.lang + "/?alphabet=" + (drawn === "latin" ? "cyrillic" : "latin");
+  }
+
+  // ---- offline-first: a service worker keeps the site, so it opens with no network ----
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register(config.base + "/sw.js").catch(function () { /* then online only */ });
+    });
   }
 
   var canvas = $("draw-area");
@@ -250,6 +366,8 @@
     if (!events.length) events = [event];
     events.forEach(addPoint);
     redraw();
+    // A few guesses a second while the finger moves: a guess costs a few milliseconds.
+    if (recognizer && event.timeStamp - lastGuess > 400) { lastGuess = event.timeStamp; guess(); }
   });
 
   function endStroke(event) {
@@ -257,6 +375,7 @@
     activePointer = null;
     current = null;
     updateButtons();
+    guess();
   }
   canvas.addEventListener("pointerup", endStroke);
   canvas.addEventListener("pointercancel", endStroke);
@@ -269,17 +388,20 @@
     startTime = null;
     redraw();
     updateButtons();
+    showGuess(null);
   }
 
-  $("undo").addEventListener("click", function () { strokes.pop(); redraw(); updateButtons(); });
+  function undo() { strokes.pop(); redraw(); updateButtons(); if (strokes.length) guess(); else showGuess(null); }
+  $("undo").addEventListener("click", undo);
   $("clear").addEventListener("click", clearDrawing);
   document.addEventListener("keydown", function (event) {
-    if ((event.ctrlKey || event.metaKey) && event.key === "z" && strokes.length) { strokes.pop(); redraw(); updateButtons(); }
+    if ((event.ctrlKey || event.metaKey) && event.key === "z" && strokes.length) undo();
   });
 
   // ---- letters: fewest drawings first, never the same twice in a row ----
-  function chooseLetter() {
-    var letters = config.alphabets[alphabet].letters.filter(function (l) { return l !== letter; });
+  // `avoid` is the letter just drawn; a re-pick when the counts arrive may keep the one shown.
+  function chooseLetter(avoid) {
+    var letters = config.alphabets[alphabet].letters.filter(function (l) { return l !== avoid; });
     // Shuffle first so that ties (every letter while /stats is out of reach) are broken at random.
     for (var i = letters.length - 1; i > 0; i--) {
       var j = Math.floor(Math.random() * (i + 1)), swap = letters[i];
@@ -294,6 +416,8 @@
     letter = pool[Math.floor(Math.random() * pool.length)];
     $("prompt-letter").textContent = letter;
     showGoal();
+    showGuess(null);
+    speak();
   }
 
   function showGoal() {
@@ -314,30 +438,34 @@
   }
 
   // ---- game: counter, levels, celebrations ----
-  function levelOf(n) {
-    var level = 0;
-    config.levels.forEach(function (threshold) { if (n >= threshold) level += 1; });
-    return level;
-  }
-
   function showGame(celebrate) {
     var n = load("count", 0);
     $("counter").textContent = fmt(n);
     var level = levelOf(n);
     $("level-name").textContent = level ? m.levels[level - 1] : "—";
+    var picture = $("level-picture");
+    picture.toggleAttribute("hidden", !level);  // an SVG element has no .hidden property
+    if (level) {
+      $("level-car").setAttribute("href", "#car-" + level);
+      picture.setAttribute("aria-label", fill(m.level_picture, { level: m.levels[level - 1] }));
+    }
+    $("finish").disabled = n === 0;
     var previous = level ? config.levels[level - 1] : 0;
     var next = config.levels[level];
     var share = next ? (n - previous) / (next - previous) : 1;
     $("level-bar").style.width = Math.round(share * 100) + "%";
     $("level-progress").setAttribute("aria-valuenow", String(Math.round(share * 100)));
-    $("level-next").textContent = next ? m.next_level + " " + fmt(next - n) + " · " + m.levels[level] : m.max_level;
-    $("notice").hidden = n > 0;
+    $("level-next").textContent = next ? plural(m.level_left, next - n, { level: m.levels[level] }) : m.max_level;
+    // The licence notice gives way to the guess in the same place: nothing below it moves.
+    $("notice").classList.toggle("done", n > 0);
     if (celebrate && config.levels.indexOf(n) >= 0) {
-      $("celebration-text").textContent = m.levelup + " " + m.levels[level - 1];
-      var box = $("celebration");
+      $("reward-text").textContent = m.levelup + " " + m.levels[level - 1];
+      $("reward-car").setAttribute("href", "#car-" + level);
+      var box = $("reward");
       box.hidden = false;
+      if (navigator.vibrate) { try { navigator.vibrate([60, 40, 120]); } catch (e) { /* not allowed */ } }
       clearTimeout(showGame.timer);
-      showGame.timer = setTimeout(function () { box.hidden = true; }, 1800);
+      showGame.timer = setTimeout(function () { box.hidden = true; }, 2400);
     }
     showQueue();
   }
@@ -345,7 +473,7 @@
   $("next").addEventListener("click", function () {
     if (!strokes.length) return;
     var rect = canvas.getBoundingClientRect();
-    enqueue({
+    var drawing = {
       id: uuid4(),
       session: session,
       alphabet: alphabet,
@@ -354,26 +482,93 @@
       canvas: { width: Math.round(rect.width * 100) / 100, height: Math.round(rect.height * 100) / 100 },
       device: { pointer: ["touch", "pen", "mouse"].indexOf(pointerType) >= 0 ? pointerType : "mouse",
                 dpr: Math.min(8, Math.max(0.25, window.devicePixelRatio || 1)) },
-      locale: config.lang
-    });
+      locale: config.lang,
+      drawn_at: new Date().toISOString()
+    };
+    var ageGroup = load("age_group", null);
+    if (ageGroup) drawing.age_group = ageGroup;
+    enqueue(drawing);
+    // The thanks page shows the participant's own letters, drawn again from these strokes.
+    save("mine", load("mine", []).concat([{ letter: letter, strokes: strokes, canvas: drawing.canvas }]).slice(-MINE));
     counts[letter] = (counts[letter] || 0) + 1;
     save("count", load("count", 0) + 1);
     clearDrawing();
-    chooseLetter();
+    chooseLetter(letter);
     showGame(true);
     flush();
   });
+
+  // ---- what the letter looks like to the letter model ----
+  function showGuess(text, guessed) {
+    var el = $("guess");
+    el.textContent = text || "";
+    el.hidden = !text;
+    el.setAttribute("data-letter", guessed || "");
+    // The licence notice, read before the first stroke, gives way to the guess in its place.
+    $("notice").classList.toggle("done", !!text || load("count", 0) > 0);
+  }
+
+  var recognizer = null, lastGuess = 0;
+  // The sanitizer's letter model, loaded once the page is up: it never delays the first paint.
+  function loadRecognizer() {
+    var spec = config.recognizer;
+    if (!spec || !spec.models[alphabet]) return;
+    var script = document.createElement("script");
+    script.src = spec.script;
+    script.onload = function () {
+      window.comnistRecognizer.load(spec.models[alphabet]).then(function () {
+        recognizer = window.comnistRecognizer;
+        guess();
+      }).catch(function () { /* offline or no model: simply no guess */ });
+    };
+    document.head.appendChild(script);
+  }
+
+  function guess() {
+    if (!recognizer || !strokes.length) return;
+    var rect = canvas.getBoundingClientRect();
+    var best = recognizer.classify(strokes, Math.round(rect.width * 100) / 100, Math.round(rect.height * 100) / 100)[0];
+    if (!best) return showGuess(null);
+    if (best.letter === recognizer.notALetter) return showGuess(m.guess_unknown, best.letter);
+    var sure = best.p >= 0.6 && best.letter === letter;
+    showGuess(fill(sure ? m.guess_sure : m.guess_unsure, { letter: best.letter }), best.letter);
+  }
 
   // ---- switching alphabet, finishing ----
   var other = alphabet === "latin" ? "cyrillic" : "latin";
   var switchLink = $("switch-alphabet");
   if (config.alphabets[other]) {
-    switchLink.textContent = m.switch_alphabet + ": " + m["alphabet_" + other];
+    switchLink.textContent = m.switch_alphabet + m.label_suffix + " " + m["alphabet_" + other];
     switchLink.href = "?alphabet=" + other;
     switchLink.addEventListener("click", function () { save("alphabet:" + config.lang, other); });
   } else {
     switchLink.hidden = true;
   }
+
+  // ---- drawing with a child: a bigger prompt, the letter spoken aloud ----
+  var childButton = $("child-mode");
+  function speak() {
+    if (!window.speechSynthesis || !window.SpeechSynthesisUtterance || !document.body.classList.contains("child")) return;
+    var utterance = new SpeechSynthesisUtterance(letter);
+    utterance.lang = config.lang;
+    speechSynthesis.cancel();
+    speechSynthesis.speak(utterance);
+  }
+  function showChildMode() {
+    var on = load("age_group", null) === "child";
+    document.body.classList.toggle("child", on);
+    childButton.setAttribute("aria-pressed", String(on));
+    childButton.textContent = on ? m.child_mode_off : m.child_mode;
+    $("child-note").hidden = !on;
+  }
+  childButton.addEventListener("click", function () {
+    // Once the mode has been used, leaving it says an adult draws: both are worth knowing.
+    save("age_group", load("age_group", null) === "child" ? "adult" : "child");
+    showChildMode();
+    speak();
+  });
+  $("prompt-letter").addEventListener("click", speak);
+  showChildMode();
 
   var dialog = $("finish-dialog");
   function goToThanks() { location.href = config.base + "/" + config.lang + "/thanks.html"; }
@@ -414,6 +609,10 @@
     });
   });
 
+  var badge = $("alphabet-badge");
+  badge.textContent = m["alphabet_" + alphabet];
+  badge.className = "badge " + alphabet;
+
   window.addEventListener("resize", resize);
   resize();
   updateButtons();
@@ -425,4 +624,18 @@
     showGoal();
   });
   flush();
+  afterFirstPaint(loadRecognizer);
+
+  function afterFirstPaint(callback) {
+    var done = false;
+    function go() { if (!done) { done = true; setTimeout(callback, 0); } }
+    var types = window.PerformanceObserver && PerformanceObserver.supportedEntryTypes;
+    if (types && types.indexOf("paint") >= 0) {
+      new PerformanceObserver(function (list, observer) {
+        if (list.getEntriesByName("first-contentful-paint").length) { observer.disconnect(); go(); }
+      }).observe({ type: "paint", buffered: true });
+    }
+    // A browser that reports no paints (or a hidden tab that never paints) still gets it, later.
+    window.addEventListener("load", function () { setTimeout(go, types && types.indexOf("paint") >= 0 ? 3000 : 0); });
+  }
 })();

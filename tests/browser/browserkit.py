@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# Headless Debian Chromium as the tests and the site benchmark launch it.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def screenshot(page, name: str) -> Path:
@@ -12,3 +22,75 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def line(start, end, steps: int = 24) -> list[tuple[float, float]]:
+    return [
+        (start[0] + (end[0] - start[0]) * i / steps, start[1] + (end[1] - start[1]) * i / steps)
+        for i in range(steps + 1)
+    ]
+
+
+def touch_stroke(page, cdp, points: list[tuple[float, float]], touch_id: int = 1) -> None:
+    """Draw one stroke with a finger: ``points`` are fractions of the drawing area."""
+    box = page.get_by_test_id("draw-area").bounding_box()
+
+    def at(p):
+        return {
+            "x": box["x"] + p[0] * box["width"],
+            "y": box["y"] + p[1] * box["height"],
+            "id": touch_id,
+        }
+
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at(points[0])]})
+    for p in points[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [at(p)]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    # A finger takes a moment to reach a button; Chromium drops a tap that follows a gesture at once.
+    page.wait_for_timeout(500)
+
+
+def draw_with_mouse(page, points: list[tuple[float, float]]) -> None:
+    """One mouse stroke through ``points``, fractions of the drawing area."""
+    box = page.get_by_test_id("draw-area").bounding_box()
+    page.mouse.move(box["x"] + points[0][0] * box["width"], box["y"] + points[0][1] * box["height"])
+    page.mouse.down()
+    for start, end in zip(points, points[1:], strict=False):
+        for x, y in line(start, end, 12)[1:]:
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+    page.mouse.up()
+
+
+def wait_for(condition, timeout: float = 20.0, what: str = "condition", page=None):
+    """Poll ``condition``; with a ``page``, wait inside Playwright so its route handlers run."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        if page is None:
+            time.sleep(0.2)
+        else:
+            page.wait_for_timeout(200)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def canvas_ink_at(page, fx: float, fy: float) -> int:
+    """Alpha of the drawing canvas at a fractional position (what the participant sees)."""
+    return page.evaluate(
+        """([fx, fy]) => { const c = document.querySelector('[data-testid=draw-area]');
+             const d = c.getContext('2d').getImageData(Math.floor(fx * c.width), Math.floor(fy * c.height), 1, 1).data;
+             return d[3]; }""",
+        [fx, fy],
+    )
+
+
+def open_drawing_page(context, url: str):
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    page.get_by_test_id("prompt-letter").wait_for()
+    page.wait_for_load_state("networkidle")
+    page.errors = errors
+    return page

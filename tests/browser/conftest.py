@@ -10,17 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from browserkit import CHROMIUM_ARGS
 from factories import ServedSystem
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 def chromium_path() -> str:
@@ -49,6 +42,8 @@ class LiveSystem(ServedSystem):
                 self.url,
                 "--contributors-data",
                 str(self.data / "contributors"),
+                "--drawings-data",
+                str(self.data / "drawings"),
             ],
             cwd=ROOT,
             check=True,
@@ -75,6 +70,34 @@ def browser() -> Iterator:
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveSystem]:
     system = LiveSystem(tmp_path)
+    system.build_site()
+    system.start()
+    yield system
+    system.stop()
+
+
+@pytest.fixture(scope="session")
+def letter_model_json() -> bytes:
+    """A sanitizer model fitted on synthetic Latin letters (few distorted copies: it is fast)."""
+    from unittest import mock
+
+    import sanitizer.model
+    from letterstrokes import letter_model
+
+    with mock.patch.object(sanitizer.model, "MAX_COPIES", 3):
+        return letter_model().to_json()
+
+
+@pytest.fixture
+def live_guess(tmp_path: Path, letter_model_json: bytes) -> Iterator[LiveSystem]:
+    """``comnist serve`` with a current letter model in its store, the site built with it."""
+    from chalicelib.keys import MODELS_CURRENT_KEY, model_key
+    from chalicelib.storage import LocalStorage
+
+    system = LiveSystem(tmp_path)
+    store = LocalStorage(system.data / "drawings")
+    store.put(model_key("m-test"), letter_model_json, content_type="application/json")
+    store.put_json(MODELS_CURRENT_KEY, {"version": "m-test", "key": model_key("m-test")})
     system.build_site()
     system.start()
     yield system
