@@ -114,11 +114,10 @@ def site_model(store: Storage | None) -> Any:
 
     ``None`` (no guess on the site) when neither exists.
     """
-    from chalicelib.sanitizing import load_current_model
-    from sanitizer.starter import starter_model
+    from chalicelib.sanitizing import model_in_force
+    from sanitizer import starter_model
 
-    model = load_current_model(store) if store is not None else None
-    return model if model is not None else starter_model()
+    return model_in_force(store) if store is not None else starter_model()
 
 
 def recognizer_config(model: Any, out_dir: Path, assets: dict[str, str]) -> dict[str, Any] | None:
