@@ -6,6 +6,19 @@ import json
 import uuid
 from typing import Any
 
+# An EventBridge schedule's event, as Lambda hands it to the scheduled function.
+SCHEDULED_EVENT: dict[str, Any] = {
+    "version": "0",
+    "id": "1",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": "123456789012",
+    "time": "2026-11-25T00:00:00Z",
+    "region": "us-east-1",
+    "resources": [],
+    "detail": {},
+}
+
 
 def drawing_body(**overrides: Any) -> dict[str, Any]:
     """A valid ``POST /drawings`` body: a Ж-ish three-stroke drawing on a 300x300 canvas."""

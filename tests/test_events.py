@@ -7,7 +7,7 @@ import pytest
 from chalicelib.keys import DrawingRef
 from chalicelib.stats import public_stats
 from comnist.local import LambdaContext, s3_object_created_event
-from factories import drawing_body, post_json
+from factories import SCHEDULED_EVENT, drawing_body, post_json
 
 
 def deliver(app_module, key: str, size: int = 1) -> dict:
@@ -57,18 +57,7 @@ def test_scheduled_refit_rescores_and_recounts(client, app_module, stores):
     bodies = [drawing_body(letter="О") for _ in range(3)]
     for body in bodies:
         post_json(client, "/drawings", body)
-    event = {
-        "version": "0",
-        "id": "1",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": "2026-11-25T00:00:00Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": {},
-    }
-    result = app_module.refit_and_rescore(event, LambdaContext())
+    result = app_module.refit_and_rescore(SCHEDULED_EVENT, LambdaContext())
     # Three drawings are too few to fit a letter: the starter letter check judges them.
     assert sum(result["counts"].values()) == 3 and "unscored" not in result["counts"]
     assert drawings.get_json("models/current.json")["version"] == result["model"]
@@ -80,7 +69,7 @@ def test_scheduled_refit_rescores_and_recounts(client, app_module, stores):
             drawings.get_tags(DrawingRef("cyrillic", "О", body["id"]).png_key)["model"]
             == result["model"]
         )
-    again = app_module.refit_and_rescore(event, LambdaContext())
+    again = app_module.refit_and_rescore(SCHEDULED_EVENT, LambdaContext())
     assert again["counted_late"] == 0, "a drawing is counted once"
     assert public_stats(drawings, 1000)["alphabets"]["cyrillic"]["total"] == 3
 

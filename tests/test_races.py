@@ -34,22 +34,11 @@ from chalicelib.storage import (
 from chalicelib.validation import validate_drawing
 from comnist.inventory import describe
 from comnist.local import LambdaContext
-from factories import drawing_body
+from factories import SCHEDULED_EVENT, drawing_body
 
 ROOT = Path(__file__).resolve().parent.parent
 RACERS = 8
 WAIT_SECONDS = 30
-SCHEDULED_EVENT = {
-    "version": "0",
-    "id": "1",
-    "detail-type": "Scheduled Event",
-    "source": "aws.events",
-    "account": "123456789012",
-    "time": "2026-11-25T00:00:00Z",
-    "region": "us-east-1",
-    "resources": [],
-    "detail": {},
-}
 
 
 class Crash(Exception):
