@@ -31,20 +31,22 @@ class LiveSystem(ServedSystem):
         super().__init__(root / "data", root / "site")
         self.root = root
 
+    def build_arguments(self) -> list[str]:
+        """``build_site.py``'s arguments for this system, as the Makefile passes them."""
+        return [
+            "--out",
+            str(self.site),
+            "--site-url",
+            self.url,
+            "--contributors-data",
+            str(self.data / "contributors"),
+            "--drawings-data",
+            str(self.data / "drawings"),
+        ]
+
     def build_site(self) -> None:
         subprocess.run(
-            [
-                sys.executable,
-                "build_site.py",
-                "--out",
-                str(self.site),
-                "--site-url",
-                self.url,
-                "--contributors-data",
-                str(self.data / "contributors"),
-                "--drawings-data",
-                str(self.data / "drawings"),
-            ],
+            [sys.executable, "build_site.py", *self.build_arguments()],
             cwd=ROOT,
             check=True,
             capture_output=True,
@@ -71,6 +73,21 @@ def browser() -> Iterator:
 def live(tmp_path: Path) -> Iterator[LiveSystem]:
     system = LiveSystem(tmp_path)
     system.build_site()
+    system.start()
+    yield system
+    system.stop()
+
+
+@pytest.fixture
+def live_without_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveSystem]:
+    """A system whose store has no model and whose package lacks the starter model."""
+    import build_site
+    import sanitizer
+
+    monkeypatch.setattr(sanitizer, "starter_model", lambda: None)
+    monkeypatch.chdir(ROOT)
+    system = LiveSystem(tmp_path)
+    assert build_site.main(system.build_arguments()) == 0
     system.start()
     yield system
     system.stop()

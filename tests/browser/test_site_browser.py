@@ -318,8 +318,13 @@ def body_of(context, response) -> bytes:
         return context.request.get(response.url).body()
 
 
+def is_letter_guess(url: str) -> bool:
+    """The recognizer's script and models, which the page loads after its first paint."""
+    return "recognizer." in url or "/letters-" in url
+
+
 def first_load(browser, url: str) -> tuple[list[str], int]:
-    """Every URL a fresh browser loads for ``url``, and their size gzipped."""
+    """Every URL a fresh browser loads for ``url``, and the size gzipped of all but the guess's."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU")
     try:
         page = context.new_page()
@@ -327,7 +332,9 @@ def first_load(browser, url: str) -> tuple[list[str], int]:
         page.on("response", lambda response: responses.append(response))
         page.goto(url)
         page.wait_for_load_state("networkidle")
-        total = sum(len(gzip.compress(body_of(context, r))) for r in responses)
+        total = sum(
+            len(gzip.compress(body_of(context, r))) for r in responses if not is_letter_guess(r.url)
+        )
         return [r.url for r in responses], total
     finally:
         context.close()

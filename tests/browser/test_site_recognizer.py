@@ -131,17 +131,35 @@ def test_the_guess_names_the_letter_as_it_is_drawn(live_guess, phone):
     wait_for(lambda: live_guess.drawings("latin"), what="the drawing")
 
 
-def test_without_a_model_there_is_no_guess_and_no_download(live, desktop):
-    requested = []
-    page = desktop.new_page()
-    page.on("request", lambda request: requested.append(request.url))
-    page.goto(live.url + "/en/")
-    page.wait_for_load_state("networkidle")
+def draw_down_the_middle(page) -> None:
     box = page.get_by_test_id("draw-area").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 20)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] - 20, steps=10)
     page.mouse.up()
+
+
+def test_a_fresh_deployment_guesses_with_the_starter_model(live, desktop):
+    requested = []
+    page = desktop.new_page()
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(live.url + "/en/")
+    page.wait_for_function("() => window.comnistRecognizer && window.comnistRecognizer.alphabet")
+    draw_down_the_middle(page)
+    guess = page.get_by_test_id("guess")
+    wait_for(lambda: guess.get_attribute("data-letter"), what="a guess", page=page)
+    # The starter reads a lone stroke as a letter or as not-a-letter ("*"); either way it answers.
+    assert guess.is_visible() and guess.inner_text().strip()
+    assert [url for url in requested if "/letters-" in url]
+
+
+def test_without_a_model_there_is_no_guess_and_no_download(live_without_model, desktop):
+    requested = []
+    page = desktop.new_page()
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(live_without_model.url + "/en/")
+    page.wait_for_load_state("networkidle")
+    draw_down_the_middle(page)
     page.wait_for_timeout(300)
     assert not page.get_by_test_id("guess").is_visible()
     assert not [url for url in requested if "recognizer" in url or "letters-" in url]
