@@ -27,6 +27,20 @@ LOGS: tuple[Grant, ...] = (
 # missing claim, counter or tag set would read as "storage unavailable".
 MISSING_IS_404: Grant = ("s3:ListBucket", "<drawings>")
 
+# What the event function and the scheduled refit both do: score and tag drawings, count them once.
+SCORES_AND_COUNTS: tuple[Grant, ...] = (
+    ("s3:GetObject", "<drawings>/drawings/*"),
+    ("s3:GetObjectTagging", "<drawings>/drawings/*"),
+    ("s3:PutObjectTagging", "<drawings>/drawings/*"),
+    ("s3:GetObject", "<drawings>/strokes/*"),
+    ("s3:GetObject", "<drawings>/verdicts/*"),
+    ("s3:GetObject", "<drawings>/models/*"),
+    ("s3:GetObject", "<drawings>/stats/*"),
+    ("s3:PutObject", "<drawings>/stats/*"),
+    ("s3:GetObject", "<drawings>/counted/*"),
+    ("s3:PutObject", "<drawings>/counted/*"),
+)
+
 GRANTS: dict[str, tuple[Grant, ...]] = {
     # POST /drawings, POST /contributors, GET /stats: never a contributor's record read back.
     API: (
@@ -45,36 +59,9 @@ GRANTS: dict[str, tuple[Grant, ...]] = {
         *LOGS,
     ),
     # Scores and tags each new PNG, counts it once.
-    EVENT: (
-        ("s3:GetObject", "<drawings>/drawings/*"),
-        ("s3:GetObjectTagging", "<drawings>/drawings/*"),
-        ("s3:PutObjectTagging", "<drawings>/drawings/*"),
-        ("s3:GetObject", "<drawings>/strokes/*"),
-        ("s3:GetObject", "<drawings>/verdicts/*"),
-        ("s3:GetObject", "<drawings>/models/*"),
-        ("s3:GetObject", "<drawings>/stats/*"),
-        ("s3:PutObject", "<drawings>/stats/*"),
-        ("s3:GetObject", "<drawings>/counted/*"),
-        ("s3:PutObject", "<drawings>/counted/*"),
-        MISSING_IS_404,
-        *LOGS,
-    ),
+    EVENT: (*SCORES_AND_COUNTS, MISSING_IS_404, *LOGS),
     # Refits the models from every drawing, re-tags them, counts those left uncounted.
-    REFIT: (
-        ("s3:GetObject", "<drawings>/drawings/*"),
-        ("s3:GetObjectTagging", "<drawings>/drawings/*"),
-        ("s3:PutObjectTagging", "<drawings>/drawings/*"),
-        ("s3:GetObject", "<drawings>/strokes/*"),
-        ("s3:GetObject", "<drawings>/verdicts/*"),
-        ("s3:GetObject", "<drawings>/models/*"),
-        ("s3:PutObject", "<drawings>/models/*"),
-        ("s3:GetObject", "<drawings>/stats/*"),
-        ("s3:PutObject", "<drawings>/stats/*"),
-        ("s3:GetObject", "<drawings>/counted/*"),
-        ("s3:PutObject", "<drawings>/counted/*"),
-        ("s3:ListBucket", "<drawings>"),
-        *LOGS,
-    ),
+    REFIT: (*SCORES_AND_COUNTS, ("s3:PutObject", "<drawings>/models/*"), MISSING_IS_404, *LOGS),
 }
 
 

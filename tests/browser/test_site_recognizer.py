@@ -139,11 +139,17 @@ def draw_down_the_middle(page) -> None:
     page.mouse.up()
 
 
-def test_a_fresh_deployment_guesses_with_the_starter_model(live, desktop):
-    requested = []
+def open_recording_requests(desktop, url: str) -> tuple:
+    """A new page on ``url`` and the list of every URL it requests."""
+    requested: list[str] = []
     page = desktop.new_page()
     page.on("request", lambda request: requested.append(request.url))
-    page.goto(live.url + "/en/")
+    page.goto(url)
+    return page, requested
+
+
+def test_a_fresh_deployment_guesses_with_the_starter_model(live, desktop):
+    page, requested = open_recording_requests(desktop, live.url + "/en/")
     page.wait_for_function("() => window.comnistRecognizer && window.comnistRecognizer.alphabet")
     draw_down_the_middle(page)
     guess = page.get_by_test_id("guess")
@@ -154,10 +160,7 @@ def test_a_fresh_deployment_guesses_with_the_starter_model(live, desktop):
 
 
 def test_without_a_model_there_is_no_guess_and_no_download(live_without_model, desktop):
-    requested = []
-    page = desktop.new_page()
-    page.on("request", lambda request: requested.append(request.url))
-    page.goto(live_without_model.url + "/en/")
+    page, requested = open_recording_requests(desktop, live_without_model.url + "/en/")
     page.wait_for_load_state("networkidle")
     draw_down_the_middle(page)
     page.wait_for_timeout(300)
