@@ -57,11 +57,14 @@ bench: setup
 	$(BIN)/python benchmarks/event_storm_bench.py
 	$(BIN)/python benchmarks/site_bench.py
 
-# The letter classifier's not-a-letter pictures, committed as sanitizer/nonletters.npz.
+# The letter classifier's not-a-letter pictures, committed as sanitizer/nonletters.npz: symbols
+# of the DejaVu fonts and Quick, Draw! doodles (any .ndjson of Google's dataset, CC BY 4.0; only
+# the half of its categories kept for teaching is drawn).
 NONLETTER_FONTS ?= $(filter-out %Bold.ttf %BoldOblique.ttf %BoldItalic.ttf %MathTeXGyre.ttf,\
 	$(wildcard /usr/share/fonts/truetype/dejavu/*.ttf))
+QUICKDRAW ?= ../shared/data/quickdraw-sample/doodles.ndjson
 nonletters: setup
-	$(BIN)/comnist nonletters $(NONLETTER_FONTS)
+	$(BIN)/comnist nonletters $(NONLETTER_FONTS) --quickdraw $(QUICKDRAW)
 
 # The starter letter classifiers and their font letters, committed as sanitizer/starter.json and
 # sanitizer/starter_letters.npz: every regular-weight DejaVu and Liberation face (Debian's

@@ -11,7 +11,6 @@ by models that never saw it nor its writer, and the figures are pooled over all 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import io
 import json
@@ -24,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from chalicelib.raster import render_png
+from sanitizer.nonletters import framed_doodle, tuning_category
 
 from .uniqid import group_by_time
 
@@ -59,23 +59,17 @@ def judged_category(label: str) -> bool:
     """Whether doodles of this Quick, Draw! category may judge the detector.
 
     The categories are split once, by a hash of their names, into two halves: the detector's
-    choices (thresholds, limits, the not-a-letter pictures) may be tried on the other half, and
-    only this half is ever reported, so the doodles it is judged on come from categories it was
-    never tuned on.
+    choices (thresholds, limits, the not-a-letter pictures) may learn from or be tried on the
+    other half (:func:`sanitizer.nonletters.tuning_category`), and only this half is ever
+    reported, so the doodles it is judged on come from categories it was never taught or tuned
+    on.
     """
-    return hashlib.sha256(label.encode()).digest()[0] % 2 == 1
+    return not tuning_category(label)
 
 
 def render_doodle(strokes: list) -> bytes:
-    xs = [x for s in strokes for x in s[0]]
-    ys = [y for s in strokes for y in s[1]]
-    x0, y0 = min(xs), min(ys)
-    side = max(max(xs) - x0, max(ys) - y0, 1) * 1.2
-    shifted = [
-        [[x - x0 + side * 0.08 for x in s[0]], [y - y0 + side * 0.08 for y in s[1]], s[2]]
-        for s in strokes
-    ]
-    return render_png(shifted, side, side)
+    framed, side = framed_doodle(strokes)
+    return render_png(framed, side, side)
 
 
 def render_mark(rng: random.Random) -> bytes:
@@ -181,6 +175,18 @@ def load_package(path: Path, name: str):
     return module
 
 
+def _class_probabilities(package, models, alphabet: str, item: Item, sample) -> dict[str, float]:
+    """``P(label | drawing)`` of every label, as the letter check saw them ({} for a blank)."""
+    if sample is None:
+        return {}
+    descriptors = package.features.picture_descriptors(package.augment.views(sample.picture))
+    judged = models.letter_probabilities(alphabet, item.id, descriptors)
+    if judged is None:
+        return {}
+    labels, probs = judged
+    return dict(zip(labels, probs.tolist(), strict=True))
+
+
 def _flagged(verdict) -> bool:
     return verdict.status in ("suspicious", "invalid")
 
@@ -226,6 +232,7 @@ def evaluate(
     reasons: dict[str, list[list[str]]] = {name: [] for name in names}
     shape_margins: list[float] = []
     letter_probabilities: list[float] = []
+    class_probabilities: list[dict[str, float]] = []
     test: list[Item] = []
 
     def record(name: str, verdict) -> None:
@@ -270,6 +277,11 @@ def evaluate(
                 if name == "new":
                     letter_probabilities.append(
                         np.nan if verdict.letter_probability is None else verdict.letter_probability
+                    )
+                    class_probabilities.append(
+                        _class_probabilities(
+                            package, models[name], alphabet, item, extracted[name][item.id]
+                        )
                     )
             record(
                 "starter",
@@ -369,7 +381,32 @@ def evaluate(
                     f"{item.id},{item.letter},{item.kind},{int(flagged)},{value:.3f},"
                     f"{shape:.3f},{letter_p:.3g},{' '.join(why)}\n"
                 )
+        if class_probabilities:
+            write_probabilities(out_dir / "probabilities.npz", test, class_probabilities)
     return results
+
+
+def write_probabilities(
+    path: Path, test: list[Item], probabilities: list[dict[str, float]]
+) -> None:
+    """Every scored drawing's class probabilities, to study the letter check's decision rules.
+
+    Arrays ``id``, ``letter``, ``kind``, ``labels`` and ``probabilities`` (one row per drawing,
+    one column per label; NaN where the letter check had no opinion).
+    """
+    labels = sorted({label for row in probabilities for label in row})
+    table = np.full((len(test), len(labels)), np.nan)
+    for i, row in enumerate(probabilities):
+        for label, p in row.items():
+            table[i, labels.index(label)] = p
+    np.savez_compressed(
+        path,
+        id=np.array([item.id for item in test]),
+        letter=np.array([item.letter for item in test]),
+        kind=np.array([item.kind for item in test]),
+        labels=np.array(labels),
+        probabilities=table,
+    )
 
 
 def print_table(results: dict) -> None:

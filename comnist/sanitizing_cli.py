@@ -122,10 +122,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_nonletters(args: argparse.Namespace) -> int:
+    from chalicelib.raster import render_alpha
     from sanitizer.nonletters import build
 
-    count = build(args.fonts, args.out)
-    print(f"{args.out}: {count} pictures from {len(args.fonts)} fonts")
+    count = build(args.fonts, args.out, doodles=args.quickdraw, rasterize=render_alpha)
+    doodles = f" and the doodles of {args.quickdraw}" if args.quickdraw else ""
+    print(f"{args.out}: {count} pictures from {len(args.fonts)} fonts{doodles}")
     return 0
 
 
@@ -204,9 +206,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_evaluate)
 
     parser = subparsers.add_parser(
-        "nonletters", help="render the letter classifier's not-a-letter pictures from fonts"
+        "nonletters",
+        help="render the letter classifier's not-a-letter pictures from fonts and doodles",
     )
     parser.add_argument("fonts", nargs="+", type=Path, help="TrueType fonts to render")
+    parser.add_argument(
+        "--quickdraw",
+        type=Path,
+        default=None,
+        help="Quick, Draw! .ndjson doodles (only the categories kept for teaching are used)",
+    )
     parser.add_argument("--out", type=Path, default=Path("sanitizer/nonletters.npz"))
     parser.set_defaults(run=run_nonletters)
 

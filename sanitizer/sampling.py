@@ -18,6 +18,9 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections.abc import Hashable, Iterable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # Drawings per letter a refit learns from. The letter classifier's training set is capped at
 # about 100,000 rows of which distorted copies fill most (sanitizer.model.TARGET_ROWS), and
@@ -35,17 +38,30 @@ def bounded_sample(items: Iterable[tuple[Hashable, str]], per_letter: int = PER_
     """The ids of the ``per_letter`` lowest-ranked drawings of each group, from one pass.
 
     ``items`` are ``(group, drawing_id)`` pairs, a group being typically ``(alphabet, letter)``;
-    they are read once, in any order, and only ``per_letter`` ids per group are held at a time
-    (a max-heap per group), so choosing from millions of listed keys takes little memory.
+    see :func:`bounded_sample_of`.
+    """
+    return set(bounded_sample_of(((group, i, i) for group, i in items), per_letter))
+
+
+def bounded_sample_of(
+    items: Iterable[tuple[Hashable, str, T]], per_letter: int = PER_LETTER
+) -> list[T]:
+    """The values of the ``per_letter`` lowest-ranked drawings of each group, from one pass.
+
+    ``items`` are ``(group, drawing_id, value)`` triples, read once, in any order; only
+    ``per_letter`` of them per group are held at a time (a max-heap per group), so choosing from
+    millions of listed keys takes little memory. The values (a key, a reference) come back
+    without a second listing.
     """
     if per_letter < 1:
         raise ValueError("per_letter must be at least 1")
-    heaps: dict[Hashable, list[tuple[int, str]]] = {}
-    for group, drawing_id in items:
+    heaps: dict[Hashable, list[tuple[int, str, int, T]]] = {}
+    for order, (group, drawing_id, value) in enumerate(items):
         heap = heaps.setdefault(group, [])
-        entry = (-sample_rank(drawing_id), drawing_id)
+        # The listing order breaks ties between repeated ids: values are never compared.
+        entry = (-sample_rank(drawing_id), drawing_id, -order, value)
         if len(heap) < per_letter:
             heapq.heappush(heap, entry)
-        elif entry > heap[0]:
+        elif entry[:3] > heap[0][:3]:
             heapq.heapreplace(heap, entry)
-    return {drawing_id for heap in heaps.values() for _, drawing_id in heap}
+    return [entry[3] for heap in heaps.values() for entry in heap]

@@ -29,7 +29,14 @@ from sanitizer.features import (
 )
 from sanitizer.image import decode_ink
 from sanitizer.model import LETTER_SURPRISE, fold_of
-from sanitizer.nonletters import NOT_A_LETTER, RENDER_SIZE, nonletter_pictures, render_symbols
+from sanitizer.nonletters import (
+    NOT_A_LETTER,
+    RENDER_SIZE,
+    build,
+    nonletter_pictures,
+    render_symbols,
+    tuning_category,
+)
 
 SHAPES = {letter: TEMPLATES[letter] for letter in "TLOX"}
 
@@ -175,6 +182,30 @@ def test_nonletter_pictures_ship_as_letter_pictures_and_fonts_give_only_glyphs_t
     np.savez(tmp_path / "floats.npz", pictures=np.zeros((3, PICTURE_SIDE, PICTURE_SIDE)))
     with pytest.raises(ValueError, match="uint8"):
         nonletter_pictures(tmp_path / "floats.npz")
+
+
+def test_only_doodles_of_the_teaching_categories_become_not_a_letter_pictures(tmp_path):
+    from chalicelib.raster import render_alpha
+    from comnist.evaluation import judged_category
+
+    names = ["house", "fork", "cloud", "spider", "sun", "key", "eye", "ladder"]
+    taught = [name for name in names if tuning_category(name)]
+    judged = [name for name in names if judged_category(name)]
+    assert taught and judged and not set(taught) & set(judged), "the two halves never meet"
+    house = [[[20, 20, 50, 80, 80, 20], [90, 45, 12, 45, 90, 90], [0, 1, 2, 3, 4, 5]]]
+    # Quick, Draw!'s own files name the category "word"; the shared sample's "label".
+    lines = [json.dumps({"word": name, "strokes": house}) for name in names]
+    lines += [json.dumps({"label": name, "strokes": house}) for name in names]
+    lines += ["", json.dumps({"word": taught[0], "strokes": []})]
+    doodles = tmp_path / "doodles.ndjson"
+    doodles.write_text("\n".join(lines))
+    out = tmp_path / "nonletters.npz"
+    assert build([], out, doodles=doodles, rasterize=render_alpha) == 2 * len(taught)
+    pictures = nonletter_pictures.__wrapped__(out)
+    assert pictures.shape == (2 * len(taught), PICTURE_SIDE, PICTURE_SIDE)
+    assert (pictures > 127).mean() > 0.02, "the doodle is drawn with the collector's pen"
+    with pytest.raises(ValueError, match="rasterize"):
+        build([], out, doodles=doodles)
 
 
 def flood_count(mask: np.ndarray) -> int:

@@ -48,6 +48,11 @@ class CountingStore(LocalStorage):
     def __init__(self, root):
         super().__init__(root)
         self.read: list[str] = []
+        self.listings: list[str] = []
+
+    def list_keys(self, prefix=""):
+        self.listings.append(prefix)
+        return super().list_keys(prefix)
 
     def get(self, key):
         if key.endswith(".png"):
@@ -77,6 +82,7 @@ def test_refit_decodes_only_the_sample_and_every_judged_drawing(tmp_path, monkey
 
     monkeypatch.setattr("sanitizer.fit_models", fake_fit)
     store.read.clear()
+    store.listings.clear()
     sanitizing.refit(store, per_letter=15)
     ids = {s.id for s in fitted["samples"]}
     assert ids == chosen | {outside[0].id, outside[1].id}
@@ -85,3 +91,7 @@ def test_refit_decodes_only_the_sample_and_every_judged_drawing(tmp_path, monkey
     assert sorted(store.read) == sorted(r.png_key for r in refs if r.id in ids), (
         "drawings outside the sample are listed, never decoded"
     )
+    drawing_listings = [
+        p for p in store.listings if "drawings/".startswith(p) or p.startswith("drawings/")
+    ]
+    assert len(drawing_listings) == 1, f"the drawings are listed once, not {drawing_listings}"

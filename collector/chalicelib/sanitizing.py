@@ -152,22 +152,22 @@ def refit(
     judged (listed from their verdict objects). Nothing else is read. Returns the model.
     """
     from sanitizer import fit_models
-    from sanitizer.sampling import PER_LETTER, bounded_sample
+    from sanitizer.sampling import PER_LETTER, bounded_sample_of
 
     judged = set()
     for key in store.list_keys(VERDICTS_PREFIX):
         with suppress(ValueError):
             judged.add(parse_drawing_key(f"{DRAWINGS_PREFIX}{key[len(VERDICTS_PREFIX) : -5]}.png"))
-    chosen = bounded_sample(
-        (((ref.alphabet, ref.letter), ref.id) for ref in _listed_refs(store)),
-        per_letter or PER_LETTER,
-    )
-    wanted = {ref.png_key for ref in judged}
-    for ref in _listed_refs(store):
-        if ref.id in chosen:
-            wanted.add(ref.png_key)
-        if progress:
-            progress(1)
+
+    def listed() -> Iterator[tuple[tuple[str, str], str, DrawingRef]]:
+        for ref in _listed_refs(store):
+            if progress:
+                progress(1)
+            yield (ref.alphabet, ref.letter), ref.id, ref
+
+    # One listing: the sample's heaps keep the references they choose.
+    chosen = bounded_sample_of(listed(), per_letter or PER_LETTER)
+    wanted = {ref.png_key for ref in judged} | {ref.png_key for ref in chosen}
     samples = []
     with ThreadPoolExecutor(workers) as pool:
         for sample in pool.map(lambda key: _sample(store, key), sorted(wanted)):
