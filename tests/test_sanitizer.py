@@ -455,6 +455,12 @@ def test_evaluate_scores_every_drawing_once_by_writer_folds(tmp_path, capsys):
     ids = [row.split(",")[0] for row in rows[1:]]
     assert len(ids) == len(set(ids)) == results["test"], "every drawing scored exactly once"
     assert results["new"]["mark"]["recall"] == 1.0
+    with np.load(tmp_path / "out" / "probabilities.npz") as saved:
+        assert saved["id"].tolist() == ids, "one row of class probabilities a drawing, same order"
+        scored = ~np.isnan(saved["probabilities"]).all(axis=1)
+        assert scored.sum() >= 120, "every genuine drawing has its letter check's probabilities"
+        assert np.allclose(saved["probabilities"][scored].sum(axis=1), 1.0)
+        assert NOT_A_LETTER in saved["labels"].tolist()
     for name in ("ng_baseline", "starter", "new"):
         assert set(results[name]) >= {"overall", "doodle", "mark", "wrong-letter"}
     table = capsys.readouterr().out
