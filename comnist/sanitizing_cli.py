@@ -6,6 +6,7 @@ import argparse
 import base64
 import html
 import json
+import sys
 from pathlib import Path
 
 from chalicelib import sanitizing
@@ -125,6 +126,9 @@ def run_nonletters(args: argparse.Namespace) -> int:
     from chalicelib.raster import render_alpha
     from sanitizer.nonletters import build
 
+    if args.quickdraw is not None and not args.quickdraw.is_file():
+        print(f"comnist nonletters: no Quick, Draw! file at {args.quickdraw}", file=sys.stderr)
+        return 2
     count = build(args.fonts, args.out, doodles=args.quickdraw, rasterize=render_alpha)
     doodles = f" and the doodles of {args.quickdraw}" if args.quickdraw else ""
     print(f"{args.out}: {count} pictures from {len(args.fonts)} fonts{doodles}")
