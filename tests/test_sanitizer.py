@@ -208,6 +208,17 @@ def test_only_doodles_of_the_teaching_categories_become_not_a_letter_pictures(tm
         build([], out, doodles=doodles)
 
 
+def test_rebuilding_the_not_a_letter_pictures_without_the_doodles_file_is_a_clear_error(
+    tmp_path, capsys
+):
+    from comnist.cli import main
+
+    out = tmp_path / "nonletters.npz"
+    command = ["nonletters", "Font.ttf", "--quickdraw", str(tmp_path / "none.ndjson")]
+    assert main([*command, "--out", str(out)]) == 2
+    assert "no Quick, Draw! file" in capsys.readouterr().err and not out.exists()
+
+
 def flood_count(mask: np.ndarray) -> int:
     """8-connected components by flood fill: the slow, obvious reference."""
     seen = np.zeros_like(mask)
