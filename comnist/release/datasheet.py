@@ -218,26 +218,19 @@ def _strokes_note(plan: Plan, options: ExportOptions) -> list[str]:
     return ["**Strokes.** " + " ".join(notes), ""] if notes else []
 
 
+def _snippet(title: str, code: str) -> list[str]:
+    """A loading snippet's lines: its heading and its code in a Python block."""
+    return [f"### {title}", "", "```python", code.rstrip(), "```", ""]
+
+
 def _loading_section(plan: Plan, options: ExportOptions) -> list[str]:
     first = plan.alphabets[0]
     out = ["## Loading", "", "Run the snippets from the release's directory.", ""]
     if "parquet" in options.formats:
-        out += [
-            "### Hugging Face `datasets`",
-            "",
-            "```python",
-            datasets_snippet(first).rstrip(),
-            "```",
-            "",
-        ]
+        out += _snippet("Hugging Face `datasets`", datasets_snippet(first))
     if "comnist" in options.formats:
+        out += _snippet("PyTorch `Dataset`", dataset_snippet(first))
         out += [
-            "### PyTorch `Dataset`",
-            "",
-            "```python",
-            dataset_snippet(first).rstrip(),
-            "```",
-            "",
             "torchvision's `ImageFolder(\""
             + first.capitalize()
             + '")` reads the same PNGs; its class',
@@ -246,8 +239,7 @@ def _loading_section(plan: Plan, options: ExportOptions) -> list[str]:
             "",
         ]
     if "mnist" in options.formats:
-        out += ["### numpy (IDX, EMNIST mapping)", "", "```python"]
-        out += [numpy_snippet(first).rstrip(), "```", ""]
+        out += _snippet("numpy (IDX, EMNIST mapping)", numpy_snippet(first))
     out += [
         "Labels are a letter's position in its alphabet (`mapping.txt`, the ClassLabel names);",
         "they are stable from one release to the next. Items are in the order of `metadata.csv`",
