@@ -121,8 +121,10 @@ def checkout(revision: str, target: Path) -> Path:
 def measure(data: Path, out: Path, workers: int, code: Path | None = None) -> dict[str, float]:
     """Export in a child process (with the packages under ``code`` if given); return its wall
     time, drawings and peak RSS in MiB."""
+    from comnist.release.export import state_dir
+
     shutil.rmtree(out, ignore_errors=True)
-    shutil.rmtree(out.parent / f".{out.name}.export", ignore_errors=True)
+    shutil.rmtree(state_dir(out), ignore_errors=True)
     command = [sys.executable, __file__, "--child", str(data), str(out), "--workers", str(workers)]
     env = dict(os.environ)
     if code is not None:

@@ -17,13 +17,13 @@ scored, streamed a chunk at a time.
 from __future__ import annotations
 
 import gzip
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
+
+from .mnist import read_idx_header
 
 TRAIN_SAMPLE = 10_000
 EPOCHS = 15
@@ -47,17 +47,10 @@ class Baseline:
     knn: float
 
 
-def _open_idx(stream: BinaryIO) -> tuple[int, ...]:
-    head = stream.read(4)
-    if len(head) != 4 or head[:3] != b"\0\0\x08":
-        raise ValueError("not an unsigned-byte IDX file")
-    return struct.unpack(f">{head[3]}I", stream.read(4 * head[3]))
-
-
 def idx_chunks(path: Path, chunk: int = CHUNK) -> Iterator[np.ndarray]:
     """The items of a gzipped IDX file, ``chunk`` at a time."""
     with gzip.open(path, "rb") as stream:
-        shape = _open_idx(stream)
+        shape = read_idx_header(stream)
         item = int(np.prod(shape[1:], dtype=np.int64))
         for start in range(0, shape[0], chunk):
             count = min(chunk, shape[0] - start)
@@ -68,7 +61,7 @@ def idx_chunks(path: Path, chunk: int = CHUNK) -> Iterator[np.ndarray]:
 def idx_sample(path: Path, limit: int) -> np.ndarray:
     """At most ``limit`` items of a gzipped IDX file, evenly spaced, read without loading the rest."""
     with gzip.open(path, "rb") as stream:
-        total = _open_idx(stream)[0]
+        total = read_idx_header(stream)[0]
     keep = np.unique(np.linspace(0, total - 1, limit).astype(np.int64)) if total > limit else None
     parts, start = [], 0
     for chunk in idx_chunks(path):

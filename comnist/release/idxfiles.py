@@ -21,7 +21,7 @@ import numpy as np
 from chalicelib.alphabets import Alphabet
 
 from .files import atomic_file, gzip_writer
-from .mnist import IdxWriter
+from .mnist import IdxWriter, read_idx_header
 from .plan import SPLITS
 from .records import Row
 from .writer import Drawing, FormatWriter
@@ -62,8 +62,7 @@ def write_npz_from_idx(out: Path, alphabet_id: str) -> None:
         for split in SPLITS:
             for prefix, name in zip(("x", "y"), idx_names(alphabet_id, split), strict=True):
                 with gzip.open(out / name, "rb") as idx:
-                    head = idx.read(4)
-                    shape = tuple(int.from_bytes(idx.read(4), "big") for _ in range(head[3]))
+                    shape = read_idx_header(idx)
                     info = zipfile.ZipInfo(f"{prefix}_{split}.npy", date_time=(1980, 1, 1, 0, 0, 0))
                     info.create_system = 3
                     info.external_attr = 0o644 << 16

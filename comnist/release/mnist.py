@@ -135,15 +135,23 @@ class IdxWriter:
             raise ValueError(f"announced {self.count} items but wrote {self.written}")
 
 
-def read_idx(stream: BinaryIO) -> np.ndarray:
-    """Read a whole IDX file of unsigned bytes (the format's spec: magic, big-endian dimensions)."""
+def read_idx_header(stream: BinaryIO) -> tuple[int, ...]:
+    """Read an IDX header of unsigned bytes (magic, big-endian dimensions); return the shape.
+
+    The stream is left at the first data byte.
+    """
     head = stream.read(4)
     if len(head) != 4 or head[0] != 0 or head[1] != 0:
         raise ValueError("not an IDX file")
     if head[2] != _UBYTE:
         raise ValueError(f"unsupported IDX data type 0x{head[2]:02x}")
     ndim = head[3]
-    shape = struct.unpack(f">{ndim}I", stream.read(4 * ndim))
+    return struct.unpack(f">{ndim}I", stream.read(4 * ndim))
+
+
+def read_idx(stream: BinaryIO) -> np.ndarray:
+    """Read a whole IDX file of unsigned bytes (the format's spec: magic, big-endian dimensions)."""
+    shape = read_idx_header(stream)
     data = np.frombuffer(stream.read(), dtype=np.uint8)
     if data.size != int(np.prod(shape, dtype=np.int64)):
         raise ValueError(f"IDX data holds {data.size} bytes, the header announces {shape}")
