@@ -150,12 +150,17 @@ def score_drawing(
     letter_model = model.letters.get((alphabet, letter)) if model else None
     consistency = None
     descriptors = None
-    # The alphabet's own classifiers first; the starter's for a letter they have never seen.
-    for judge in (model, starter_model()) if model is not None else ():
-        if consistency is None and judge is not None and judge.classifiers.get(alphabet):
-            if descriptors is None:
-                descriptors = letter_descriptors(ink)
-            consistency = judge.letter_margin(alphabet, letter, drawing_id, descriptors)
+    # The alphabet's own classifiers first; the starter's, loaded only then, for a letter they
+    # have never seen.
+    for judge_of in (lambda: model, starter_model) if model is not None else ():
+        if consistency is not None:
+            break
+        judge = judge_of()
+        if judge is None or not judge.classifiers.get(alphabet):
+            continue
+        if descriptors is None:
+            descriptors = letter_descriptors(ink)
+        consistency = judge.letter_margin(alphabet, letter, drawing_id, descriptors)
     if consistency is None and letter_model is None:
         status = "suspicious" if marks else "unscored"
         return Verdict(status, reasons=marks, features=shown, model_version=model and model.version)

@@ -42,6 +42,9 @@ _DRAWING_KEY = re.compile(
 _COUNTED_KEY = re.compile(
     r"counted/(?P<alphabet>[a-z]{2,20})/(?P<cp>U\+[0-9A-F]{4,6})/" + _UUID + r"\.json"
 )
+_VERDICT_KEY = re.compile(
+    r"verdicts/(?P<alphabet>[a-z]{2,20})/(?P<cp>U\+[0-9A-F]{4,6})/" + _UUID + r"\.json"
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,11 @@ def parse_drawing_key(key: str) -> DrawingRef:
 def parse_counted_key(key: str) -> DrawingRef:
     """Return the :class:`DrawingRef` of a count marker's key, or raise ``ValueError``."""
     return _parse(_COUNTED_KEY, "count marker", key)
+
+
+def parse_verdict_key(key: str) -> DrawingRef:
+    """Return the :class:`DrawingRef` of a verdict object's key, or raise ``ValueError``."""
+    return _parse(_VERDICT_KEY, "verdict", key)
 
 
 def letter_counter_key(alphabet: str, code_point_label: str) -> str:

@@ -23,6 +23,7 @@ from .keys import (
     DrawingRef,
     model_key,
     parse_drawing_key,
+    parse_verdict_key,
 )
 from .storage import NotFound, Storage
 
@@ -119,13 +120,13 @@ def drawing_keys(store: Storage) -> Iterable[str]:
     return (key for key in store.list_keys(DRAWINGS_PREFIX) if key.endswith(".png"))
 
 
-def _sample(store: Storage, key: str) -> Any:
+def _sample(store: Storage, ref: DrawingRef, judged: bool) -> Any:
+    """The training sample of one drawing; its verdict is read only if it has one (``judged``)."""
     from sanitizer import extract
 
     try:
-        ref = parse_drawing_key(key)
-        verdict = verdict_of(store, key)
-        return extract(store.get(key).data, ref.id, ref.alphabet, ref.letter, verdict)
+        verdict = verdict_of(store, ref.png_key) if judged else None
+        return extract(store.get(ref.png_key).data, ref.id, ref.alphabet, ref.letter, verdict)
     except (ValueError, NotFound):
         return None
 
@@ -157,7 +158,7 @@ def refit(
     judged = set()
     for key in store.list_keys(VERDICTS_PREFIX):
         with suppress(ValueError):
-            judged.add(parse_drawing_key(f"{DRAWINGS_PREFIX}{key[len(VERDICTS_PREFIX) : -5]}.png"))
+            judged.add(parse_verdict_key(key))
 
     def listed() -> Iterator[tuple[tuple[str, str], str, DrawingRef]]:
         for ref in _listed_refs(store):
@@ -167,10 +168,10 @@ def refit(
 
     # One listing: the sample's heaps keep the references they choose.
     chosen = bounded_sample_of(listed(), per_letter or PER_LETTER)
-    wanted = {ref.png_key for ref in judged} | {ref.png_key for ref in chosen}
+    wanted = sorted(judged | set(chosen), key=lambda ref: ref.png_key)
     samples = []
     with ThreadPoolExecutor(workers) as pool:
-        for sample in pool.map(lambda key: _sample(store, key), sorted(wanted)):
+        for sample in pool.map(lambda ref: _sample(store, ref, ref in judged), wanted):
             if sample is not None:
                 samples.append(sample)
     model = fit_models(samples, **fit_options)
