@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -342,7 +343,7 @@ def fit_models(
                     np.concatenate([label_of_judged[train], fill_labels]),
                     labels,
                     seed=fold,
-                    known=np.concatenate([descriptors[train], fill_descriptors]),
+                    known=[descriptors[train], fill_descriptors],
                     nonletter_descriptors=nonletter_descriptors,
                     target_rows=classifier_rows,
                     **kwargs,
@@ -369,7 +370,7 @@ def train_classifier(
     labels: list[str],
     *,
     seed: int,
-    known: np.ndarray | None = None,
+    known: Sequence[np.ndarray] | None = None,
     nonletter_descriptors: np.ndarray | None = None,
     epochs: int | None = None,
     target_rows: int = TARGET_ROWS,
@@ -380,12 +381,13 @@ def train_classifier(
     into ``labels``, whose last entry is :data:`NOT_A_LETTER` when the not-a-letter pictures are
     shipped: at most :data:`NONLETTERS_PER_DRAWING` of them per picture are added. Distorted
     copies of both fill the training set up to about ``target_rows`` rows (at most
-    :data:`MAX_COPIES` per picture). ``known`` and ``nonletter_descriptors`` are the pictures'
-    descriptors when the caller has them already. Deterministic for a given ``seed``.
+    :data:`MAX_COPIES` per picture). ``known`` (the pictures' descriptors, in parts joined in
+    order) and ``nonletter_descriptors`` are given when the caller has them already.
+    Deterministic for a given ``seed``.
     """
     nonletters = nonletter_pictures() if labels[-1] == NOT_A_LETTER else nonletter_pictures()[:0]
     if known is None:
-        known = picture_descriptors(pictures)
+        known = [picture_descriptors(pictures)]
     if nonletter_descriptors is None:
         nonletter_descriptors = picture_descriptors(nonletters)
     rng = np.random.default_rng(seed)
@@ -397,9 +399,9 @@ def train_classifier(
     if copies:
         both = np.concatenate([pictures, nonletters[shown]])
         rows += [picture_descriptors(distorted_copies(both, rng)) for _ in range(copies)]
-    # Filled in place: a large collection's descriptors are not copied twice.
-    x = np.empty((len(y) * (copies + 1), known.shape[1]), dtype=known.dtype)
-    x[: len(pictures)] = known
+    # Filled in place: a large collection's descriptors are not concatenated and then copied.
+    x = np.empty((len(y) * (copies + 1), rows[0].shape[1]), dtype=rows[0].dtype)
+    np.concatenate(known, out=x[: len(pictures)])
     np.concatenate(rows, out=x[len(pictures) :])
     kwargs = {"epochs": epochs} if epochs else {}
     return LetterClassifier.train(x, np.tile(y, copies + 1), labels, seed=seed, **kwargs)
