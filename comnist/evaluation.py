@@ -349,8 +349,8 @@ def evaluate(
                     false_reasons[short] = false_reasons.get(short, 0) + 1
         table["false_positive_reasons"] = dict(sorted(false_reasons.items()))
         results[name] = table
-    results["final"] = results["starter" if starter_only else "new"]
     final = "starter" if starter_only else "new"
+    results["final"] = results[final]
     final_flag = flags[final]
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

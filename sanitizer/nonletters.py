@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .features import PICTURE_SIDE, letter_picture
+from .glyphs import Stroke
 
 # Not a letter of any alphabet: alphabet letters must be alphabetic characters.
 NOT_A_LETTER = "*"
@@ -54,12 +55,20 @@ _CANVAS = 3 * RENDER_SIZE
 DOODLE_MARGIN = 1.2
 DOODLE_OFFSET = 0.08
 
-Stroke = list[list[float]]
 Rasterize = Callable[[Sequence[Stroke], float, float], object]
 
 
-def _no_pictures() -> np.ndarray:
+def empty_pictures() -> np.ndarray:
+    """No letter pictures: ``(0, PICTURE_SIDE, PICTURE_SIDE)`` uint8."""
     return np.zeros((0, PICTURE_SIDE, PICTURE_SIDE), dtype=np.uint8)
+
+
+def pen_picture(
+    rasterize: Rasterize, strokes: Sequence[Stroke], width: float, height: float
+) -> np.ndarray | None:
+    """The letter picture of ``strokes`` drawn with ``rasterize``, the collector's pen (an ``L``
+    image or array of ink, 255 = full); ``None`` if nothing is inked."""
+    return letter_picture(np.asarray(rasterize(strokes, width, height), np.float32) / 255.0)
 
 
 def symbol_codes() -> list[str]:
@@ -93,7 +102,7 @@ def render_symbols(font: ImageFont.FreeTypeFont, characters: Iterable[str]) -> n
         picture = letter_picture(ink)
         if picture is not None and (picture > 127).mean() <= MAX_INK_SHARE:
             pictures.append(picture)
-    return np.stack(pictures) if pictures else _no_pictures()
+    return np.stack(pictures) if pictures else empty_pictures()
 
 
 def tuning_category(label: str) -> bool:
@@ -137,11 +146,10 @@ def render_doodles(lines: Iterable[str], rasterize: Rasterize) -> np.ndarray:
         if not tuning_category(row.get("word", row.get("label", ""))) or not row.get("strokes"):
             continue
         strokes, side = framed_doodle(row["strokes"])
-        ink = np.asarray(rasterize(strokes, side, side), dtype=np.float32) / 255.0
-        picture = letter_picture(ink)
+        picture = pen_picture(rasterize, strokes, side, side)
         if picture is not None:
             pictures.append(picture)
-    return np.stack(pictures) if pictures else _no_pictures()
+    return np.stack(pictures) if pictures else empty_pictures()
 
 
 def build(
@@ -162,7 +170,7 @@ def build(
             raise ValueError("doodles need the collector's rasterize")
         with open(doodles, encoding="utf-8") as lines:
             parts.append(render_doodles(lines, rasterize))
-    pictures = np.concatenate(parts) if parts else _no_pictures()
+    pictures = np.concatenate(parts) if parts else empty_pictures()
     np.savez_compressed(out, pictures=pictures)
     return len(pictures)
 
@@ -171,7 +179,7 @@ def build(
 def nonletter_pictures(path: Path = PICTURES_FILE) -> np.ndarray:
     """The shipped pictures, ``(n, PICTURE_SIDE, PICTURE_SIDE)`` uint8; none if the file is absent."""
     if not path.exists():
-        return _no_pictures()
+        return empty_pictures()
     with np.load(path, allow_pickle=False) as data:
         pictures = data["pictures"]
     if pictures.dtype != np.uint8 or pictures.shape[1:] != (PICTURE_SIDE, PICTURE_SIDE):

@@ -38,16 +38,19 @@ from .features import (
     DESCRIPTOR_SIDE,
     INK_THRESHOLD,
     PICTURE_SIDE,
+    STROKE_WIDTH,
     letter_descriptors,
     orientation_histograms,
 )
+from .image import SIZE
 from .model import ModelSet, judged_probabilities
 from .nonletters import NOT_A_LETTER
 
 FORMAT = "comnist-recognizer/1"
 MAGIC = b"CMNR"
-INK_SIZE = 278
-LINE_WIDTH = 15.0
+# The collector's canvas and pen, which the in-browser drawing must match.
+INK_SIZE = SIZE
+LINE_WIDTH = STROKE_WIDTH
 # How many of an alphabet's cross-fitted classifiers the site gets: one keeps the download
 # near 60 KB gzipped, three (the sanitizer's full judgement of a new drawing) near 160 KB.
 SITE_JUDGES = 1

@@ -22,7 +22,7 @@ Lambda has no fonts, and refits must not depend on the fonts of the machine that
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,8 +31,9 @@ import numpy as np
 from PIL import ImageFont
 
 from .augment import affine_matrix
-from .features import PICTURE_SIDE, letter_picture
+from .features import PICTURE_SIDE
 from .glyphs import GLYPH_CANVAS, GLYPH_SIZE, glyph_strokes, transformed
+from .nonletters import Rasterize, empty_pictures, pen_picture
 
 if TYPE_CHECKING:
     from .model import ModelSet
@@ -60,8 +61,6 @@ STARTER_TEMPERATURE = 3.0
 STARTER_ODDS = 150.0
 STARTER_SEED = 2017
 STARTER_VERSION = "starter-1"
-
-Rasterize = Callable[[Sequence[list[list[float]]], float, float], object]
 
 
 @cache
@@ -114,7 +113,7 @@ def starter_fill(alphabet: str, drawings: Mapping[str, int]) -> tuple[np.ndarray
     has drawn gets none: the starter classifier judges it (:func:`sanitizer.score_drawing`).
     Returns ``(pictures, letters)``, possibly empty.
     """
-    pictures, letters = _pictures().get(alphabet, (_no_pictures(), ()))
+    pictures, letters = _pictures().get(alphabet, (empty_pictures(), ()))
     quota = {
         letter: math.ceil(
             letters.count(letter) * max(0.0, 1 - drawings.get(letter, 0) / TAKEOVER_DRAWINGS)
@@ -128,10 +127,6 @@ def starter_fill(alphabet: str, drawings: Mapping[str, int]) -> tuple[np.ndarray
             keep.append(i)
             quota[letter] -= 1
     return pictures[keep], [letters[i] for i in keep]
-
-
-def _no_pictures() -> np.ndarray:
-    return np.zeros((0, PICTURE_SIDE, PICTURE_SIDE), dtype=np.uint8)
 
 
 def font_letter_pictures(
@@ -170,14 +165,13 @@ def font_letter_pictures(
                         drawn = transformed(strokes, affine_matrix(rng), centre, wobble)
                     else:
                         drawn = strokes
-                    ink = np.asarray(rasterize(drawn, GLYPH_CANVAS, GLYPH_CANVAS), np.float32)
-                    picture = letter_picture(ink / 255.0)
+                    picture = pen_picture(rasterize, drawn, GLYPH_CANVAS, GLYPH_CANVAS)
                     if picture is not None:
                         pictures.append(picture)
                         alphabet_of.append(alphabet)
                         letter_of.append(letter)
     order = rng.permutation(len(pictures))
-    stacked = np.stack(pictures)[order] if pictures else _no_pictures()
+    stacked = np.stack(pictures)[order] if pictures else empty_pictures()
     return (
         stacked,
         [alphabet_of[i] for i in order],
