@@ -386,6 +386,7 @@ def build(
     assets = hash_assets(site_dir, out_dir)
     env = _environment(site_dir, assets)
     languages = sorted(catalogs)
+    english = catalogs.get("en", next(iter(catalogs.values())))
     shared = {
         "site_url": site_url,
         "api_url": api_url,
@@ -393,7 +394,7 @@ def build(
         "languages": languages,
         "downloads_url": downloads_url,
         "names": contributor_names(contributors_store),
-        "fallback_messages": catalogs.get("en", next(iter(catalogs.values()))),
+        "fallback_messages": english,
         "recognizer": recognizer_config(model, out_dir, assets),
     }
     icons = render_icons(out_dir)
@@ -403,7 +404,7 @@ def build(
         (out_dir / lang / "manifest.webmanifest").write_text(manifest, encoding="utf-8")
     root_context = {
         **shared,
-        "m": catalogs.get("en", next(iter(catalogs.values()))),
+        "m": english,
         "language_names": [(code, catalogs[code]["language_name"]) for code in languages],
         "og_image_url": f"{site_url}/og/en.png",
     }
@@ -449,11 +450,12 @@ def deploy(out_dir: Path, bucket: str, client: Any = None) -> list[str]:
     for path in files:
         relative = path.relative_to(out_dir).as_posix()
         data = path.read_bytes()
+        etag = etag_of(data)
         keys = [relative]
         if path.name == "index.html" and "/" in relative:
             keys.append(relative[: -len("index.html")])
         for key in keys:
-            if stored.get(key) == etag_of(data):
+            if stored.get(key) == etag:
                 continue
             client.put_object(
                 Bucket=bucket,

@@ -456,8 +456,6 @@
     $("level-bar").style.width = Math.round(share * 100) + "%";
     $("level-progress").setAttribute("aria-valuenow", String(Math.round(share * 100)));
     $("level-next").textContent = next ? plural(m.level_left, next - n, { level: m.levels[level] }) : m.max_level;
-    // The licence notice gives way to the guess in the same place: nothing below it moves.
-    $("notice").classList.toggle("done", n > 0);
     if (celebrate && config.levels.indexOf(n) >= 0) {
       $("reward-text").textContent = m.levelup + " " + m.levels[level - 1];
       $("reward-car").setAttribute("href", "#car-" + level);
@@ -470,16 +468,21 @@
     showQueue();
   }
 
+  // The drawing area in CSS pixels, as sent with a drawing: the guess must see the same.
+  function canvasSize() {
+    var rect = canvas.getBoundingClientRect();
+    return { width: Math.round(rect.width * 100) / 100, height: Math.round(rect.height * 100) / 100 };
+  }
+
   $("next").addEventListener("click", function () {
     if (!strokes.length) return;
-    var rect = canvas.getBoundingClientRect();
     var drawing = {
       id: uuid4(),
       session: session,
       alphabet: alphabet,
       letter: letter,
       strokes: strokes,
-      canvas: { width: Math.round(rect.width * 100) / 100, height: Math.round(rect.height * 100) / 100 },
+      canvas: canvasSize(),
       device: { pointer: ["touch", "pen", "mouse"].indexOf(pointerType) >= 0 ? pointerType : "mouse",
                 dpr: Math.min(8, Math.max(0.25, window.devicePixelRatio || 1)) },
       locale: config.lang,
@@ -526,8 +529,8 @@
 
   function guess() {
     if (!recognizer || !strokes.length) return;
-    var rect = canvas.getBoundingClientRect();
-    var best = recognizer.classify(strokes, Math.round(rect.width * 100) / 100, Math.round(rect.height * 100) / 100)[0];
+    var size = canvasSize();
+    var best = recognizer.classify(strokes, size.width, size.height)[0];
     if (!best) return showGuess(null);
     if (best.letter === recognizer.notALetter) return showGuess(m.guess_unknown, best.letter);
     var sure = best.p >= 0.6 && best.letter === letter;
