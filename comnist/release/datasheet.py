@@ -16,9 +16,12 @@ from chalicelib.alphabets import alphabets
 from chalicelib.raster import SIZE
 
 from .baselines import PCA_DIMS, TRAIN_SAMPLE, K
+from .idxfiles import mapping_name, npz_name
 from .parquet import TEXT_COLUMNS
-from .records import METADATA_COLUMNS
+from .preview import preview_name
+from .records import METADATA_COLUMNS, alphabet_folder
 from .split import GAP_SECONDS, TEST_FRACTION
+from .strokefiles import strokes_name
 
 if TYPE_CHECKING:
     from .plan import ExportOptions, Plan
@@ -178,7 +181,7 @@ def _files_section(plan: Plan, options: ExportOptions) -> list[str]:
         "| `CITATION.cff` | how to cite this release |",
     ]
     for alphabet_id in plan.alphabets:
-        folder = alphabet_id.capitalize()
+        folder = alphabet_folder(alphabet_id)
         if "comnist" in options.formats:
             lines.append(
                 f"| `{folder}/<LETTER>/<id>.png`, `{folder}.zip` | {SIZE}x{SIZE} PNGs, 8-bit greyscale, black ink on white, as the 2017 CoMNIST looks |"
@@ -190,15 +193,15 @@ def _files_section(plan: Plan, options: ExportOptions) -> list[str]:
         if "mnist" in options.formats:
             lines += [
                 f"| `mnist/{alphabet_id}/{{train,test}}-{{images-idx3,labels-idx1}}-ubyte.gz` | MNIST-style 28x28 images (white ink on black, as MNIST) and labels, gzipped IDX |",
-                f"| `mnist/{alphabet_id}/mapping.txt` | EMNIST's mapping: `label code-point` (decimal) per line |",
-                f"| `mnist/{alphabet_id}/{alphabet_id}.npz` | the same arrays: `x_train`, `y_train`, `x_test`, `y_test` |",
+                f"| `{mapping_name(alphabet_id)}` | EMNIST's mapping: `label code-point` (decimal) per line |",
+                f"| `{npz_name(alphabet_id)}` | the same arrays: `x_train`, `y_train`, `x_test`, `y_test` |",
             ]
         if "strokes" in options.formats and plan.with_strokes[alphabet_id]:
             lines.append(
-                f"| `strokes/{alphabet_id}-raw.ndjson`, `strokes/{alphabet_id}-simplified.ndjson` | Quick, Draw!-style strokes of the {plan.with_strokes[alphabet_id]} drawings made on the site |"
+                f"| `{strokes_name(alphabet_id, 'raw')}`, `{strokes_name(alphabet_id, 'simplified')}` | Quick, Draw!-style strokes of the {plan.with_strokes[alphabet_id]} drawings made on the site |"
             )
         lines.append(
-            f"| `preview/{alphabet_id}.png` | contact sheet: a row per letter (label, code point, drawings) |"
+            f"| `{preview_name(alphabet_id)}` | contact sheet: a row per letter (label, code point, drawings) |"
         )
     return [*lines, ""]
 
@@ -232,7 +235,7 @@ def _loading_section(plan: Plan, options: ExportOptions) -> list[str]:
         out += _snippet("PyTorch `Dataset`", dataset_snippet(first))
         out += [
             "torchvision's `ImageFolder(\""
-            + first.capitalize()
+            + alphabet_folder(first)
             + '")` reads the same PNGs; its class',
             "indices come from the folder names sorted by code point, which is not always the",
             "release's label order: the tables below give both (`dataset.classes[i]` is the letter).",
@@ -375,7 +378,7 @@ def render(plan: Plan, options: ExportOptions) -> str:
         + f"by writer with seed {options.seed}.",
         "",
     ]
-    out += [f"![{a} preview](preview/{a}.png)" for a in plan.alphabets] + [""]
+    out += [f"![{a} preview]({preview_name(a)})" for a in plan.alphabets] + [""]
     out += _files_section(plan, options)
     if not plan.alphabets:
         return "\n".join([*out, "This release holds no drawings.", ""])
