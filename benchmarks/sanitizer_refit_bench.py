@@ -5,8 +5,8 @@ with everything.
     python benchmarks/sanitizer_refit_bench.py --samples ../shared/data [--per-letter 300]
 
 The stores are synthetic: they list any number of drawing keys (the 33 Cyrillic letters, ids
-made up) and serve each one as a real 2017 drawing, counting what is decoded; nothing is held
-for the keys a refit skips. The baseline, measured in the same run, is the refit that reads
+made up), from any point as S3 does, and serve each one as a real 2017 drawing, counting what is
+listed and decoded; nothing is held for the keys a refit skips. The baseline, measured in the same run, is the refit that reads
 every drawing (at the sizes where it finishes in reasonable time). ``--epochs`` and ``--rows``
 shorten the letter classifier's training, whose size is capped by ``TARGET_ROWS`` (100,000 rows)
 whatever the collection: a constant the curve does not depend on.
@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from chalicelib import sanitizing
-from chalicelib.keys import DrawingRef
-from chalicelib.storage import NotFound, ObjectInfo, Storage, StoredObject
+from chalicelib.keys import DrawingRef, parse_drawing_key
+from chalicelib.storage import NotFound, ObjectInfo, PreconditionFailed, Storage, StoredObject
 from comnist.evaluation import (
     inject_junk,
     load_doodles,
@@ -39,36 +39,62 @@ from sanitizer.sampling import bounded_sample
 
 
 class SyntheticStore(Storage):
-    """``count`` drawings listed in order, drawing ``i`` served as real drawing ``i % n``.
+    """``count`` drawings, each letter's share of them spread evenly over the space of ids.
 
-    Nothing is held per listed key; ``decoded`` counts the drawings read.
+    A letter with ``m`` real drawings gets ``count * m / n`` synthetic ones; its ``j``-th id is
+    ``j`` steps of ``2**128 / k`` and is served as the letter's real drawing ``j % m``. Keys are
+    computed on demand, so a listing can start anywhere (``start_after``) and nothing is held
+    per key; ``decoded`` counts the drawings read, ``listed`` the keys listed.
     """
 
     name = "synthetic"
 
     def __init__(self, count: int, drawings: list[tuple[str, str, bytes]]):
-        self.count = count
-        self.drawings = drawings
         self.decoded = 0
+        self.listed = 0
         self.saved: dict[str, bytes] = {}
+        self.real: dict[str, list[bytes]] = {}
+        for _, letter, png in drawings:
+            self.real.setdefault(letter, []).append(png)
+        self.folders = sorted(
+            (
+                DrawingRef("cyrillic", letter, str(uuid.UUID(int=0))).png_key.rpartition("/")[0]
+                + "/",
+                letter,
+            )
+            for letter in self.real
+        )
+        self.sizes = {
+            letter: max(1, count * len(pngs) // len(drawings)) for letter, pngs in self.real.items()
+        }
 
-    def _ref(self, i: int) -> DrawingRef:
-        _, letter, _ = self.drawings[i % len(self.drawings)]
-        return DrawingRef("cyrillic", letter, str(uuid.UUID(int=i, version=4)))
+    def _step(self, letter: str) -> int:
+        return (1 << 128) // self.sizes[letter]
 
-    def list_keys(self, prefix: str = "") -> Iterator[str]:
-        for i in range(self.count):
-            key = self._ref(i).png_key
-            if key.startswith(prefix):
-                yield key
+    def list_keys(self, prefix: str = "", start_after: str = "") -> Iterator[str]:
+        for folder, letter in self.folders:
+            if not (folder.startswith(prefix) or prefix.startswith(folder)):
+                continue
+            first = 0
+            if start_after.startswith(folder):
+                after = uuid.UUID(start_after[len(folder) :].removesuffix(".png")).int
+                first = after // self._step(letter) + 1
+            elif start_after > folder:
+                continue
+            for j in range(first, self.sizes[letter]):
+                key = f"{folder}{uuid.UUID(int=j * self._step(letter))}.png"
+                if key.startswith(prefix) and key > start_after:
+                    self.listed += 1
+                    yield key
 
     def get(self, key: str) -> StoredObject:
         if key in self.saved:
             data = self.saved[key]
-        elif key.endswith(".png"):
+        elif key.startswith("drawings/"):
+            ref = parse_drawing_key(key)
             self.decoded += 1
-            i = uuid.UUID(key.rsplit("/", 1)[1][:-4]).int & (1 << 48) - 1
-            data = self.drawings[i % len(self.drawings)][2]
+            pngs = self.real[ref.letter]
+            data = pngs[uuid.UUID(ref.id).int // self._step(ref.letter) % len(pngs)]
         else:
             raise NotFound(key)
         return StoredObject(ObjectInfo(key, len(data), '"x"', "application/octet-stream"), data)
@@ -76,7 +102,9 @@ class SyntheticStore(Storage):
     def get_tags(self, key: str) -> dict[str, str]:
         return {}
 
-    def put(self, key: str, data: bytes, **options) -> str:
+    def put(self, key: str, data: bytes, *, if_none_match: bool = False, **options) -> str:
+        if if_none_match and key in self.saved:
+            raise PreconditionFailed(key)
         self.saved[key] = data
         return '"x"'
 
@@ -92,8 +120,8 @@ class SyntheticStore(Storage):
 
 def measure(
     count: int, drawings, per_letter: int | None, epochs: int, rows: int
-) -> tuple[float, float, int]:
-    """``(seconds, peak MB, drawings decoded)`` of one refit, run in this process.
+) -> tuple[float, float, int, int]:
+    """``(seconds, peak MB, drawings decoded, keys listed)`` of one refit, run in this process.
 
     Time is measured without tracing (tracemalloc slows every allocation, the listing's most of
     all), then the Python heap's peak in a second, traced refit of the same store.
@@ -115,7 +143,7 @@ def measure(
             seconds = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
-    return seconds, peak, store.decoded
+    return seconds, peak, store.decoded, store.listed
 
 
 def f1_sample_against_everything(
@@ -130,11 +158,12 @@ def f1_sample_against_everything(
     test, training = folds[0], [item for fold in folds[1:] for item in fold]
     extracted = [extract(item.png, item.id, "cyrillic", item.letter) for item in training]
     everything = [s for s in extracted if s is not None]
-    for salt in ("", "-b"):
-        chosen = bounded_sample((((s.letter,), s.id + salt) for s in everything), per_letter)
-        sample = [s for s in everything if s.id + salt in chosen]
-        for name, training_set in (("sample" + salt, sample), ("everything", everything)):
-            if name == "everything" and salt:
+    starts = {"sample": str(uuid.UUID(int=0)), "sample-b": str(uuid.UUID(int=1 << 127))}
+    for sample_name, start in starts.items():
+        chosen = bounded_sample((((s.letter,), s.id) for s in everything), start, per_letter)
+        sample = [s for s in everything if s.id in chosen]
+        for name, training_set in ((sample_name, sample), ("everything", everything)):
+            if name == "everything" and sample_name != "sample":
                 continue
             model = fit_models(training_set, classifier_epochs=epochs, classifier_rows=rows)
             verdicts = [
@@ -177,13 +206,15 @@ def main() -> None:
     drawings = load_genuine(args.samples / "comnist-sample" / "cyrillic")
     print(f"refit, bounded sample of {args.per_letter} a letter (33 letters), against everything:")
     for count in args.sizes:
-        seconds, peak, decoded = measure(count, drawings, args.per_letter, args.epochs, args.rows)
+        seconds, peak, decoded, listed = measure(
+            count, drawings, args.per_letter, args.epochs, args.rows
+        )
         line = (
             f"  {count:>9,} drawings: sample {seconds:6.1f} s, peak {peak:6.0f} MB,"
-            f" {decoded:,} decoded"
+            f" {listed:,} listed, {decoded:,} decoded"
         )
         if count <= args.everything_up_to:
-            all_seconds, all_peak, all_decoded = measure(
+            all_seconds, all_peak, all_decoded, _ = measure(
                 count, drawings, None, args.epochs, args.rows
             )
             line += (

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from chalicelib import sanitizing
+from chalicelib.alphabets import alphabets
 from chalicelib.keys import DRAWINGS_PREFIX
 from chalicelib.storage import NotFound, Storage
 
@@ -26,7 +27,8 @@ def count_drawings(store: Storage) -> int:
 
 def run_refit(args: argparse.Namespace) -> int:
     store = drawings_store_from(args)
-    with Progress(count_drawings(store), "reading drawings") as progress:
+    letters = sum(len(alphabet.letters) for alphabet in alphabets().values())
+    with Progress(letters, "choosing each letter's sample") as progress:
         model = sanitizing.refit(
             store,
             progress=progress.advance,

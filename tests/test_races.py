@@ -73,8 +73,8 @@ class Interposed(Storage):
     def delete(self, key: str) -> None:
         self.inner.delete(key)
 
-    def list_keys(self, prefix: str = "") -> Iterator[str]:
-        yield from list(self.inner.list_keys(prefix))
+    def list_keys(self, prefix: str = "", start_after: str = "") -> Iterator[str]:
+        yield from list(self.inner.list_keys(prefix, start_after))
         self.after_listing(prefix)
 
     def get_tags(self, key: str) -> dict[str, str]:

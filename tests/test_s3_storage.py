@@ -55,6 +55,16 @@ def test_listing_is_in_key_order_and_filtered_by_prefix(store):
     assert list(store.list_keys("a/")) == ["a/b/c", "a/x"]
     assert list(store.list_keys("drawings/x/1")) == ["drawings/x/1.png"]
     assert list(store.list_keys("nothing/")) == []
+    assert list(store.list_keys("a/", start_after="a/b/c")) == ["a/x"]
+    assert list(store.list_keys("drawings/", start_after="drawings/x/0.png")) == [
+        "drawings/x/1.png"
+    ]
+    assert list(store.list_keys(start_after="ab")) == [
+        "b.json",
+        "drawings/x/0.png",
+        "drawings/x/1.png",
+    ]
+    assert list(store.list_keys("a/", start_after="b")) == []
 
 
 def test_conditional_writes(store):

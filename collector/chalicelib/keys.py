@@ -10,6 +10,7 @@ Drawings bucket::
     verdicts/<alphabet>/<U+XXXX>/<id>.json  the maintainer's verdict on one drawing
     models/current.json                     pointer to the sanitizer model in force
     models/<version>.json                   sanitizer models, versioned JSON
+    models/sampling/start.json              where each letter's refit sample begins (private)
 
 Contributors bucket (private, never listed by any route)::
 
@@ -34,6 +35,7 @@ COUNTED_PREFIX = "counted/"
 LETTER_COUNTERS_PREFIX = "stats/letters/"
 VERDICTS_PREFIX = "verdicts/"
 MODELS_CURRENT_KEY = "models/current.json"
+SAMPLE_START_KEY = "models/sampling/start.json"
 
 _UUID = r"(?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
 _DRAWING_KEY = re.compile(

@@ -9,23 +9,27 @@ for numpy.
 from __future__ import annotations
 
 import csv
+import itertools
 import threading
-from collections.abc import Callable, Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from .alphabets import alphabets
 from .keys import (
     DRAWINGS_PREFIX,
     MODELS_CURRENT_KEY,
+    SAMPLE_START_KEY,
     VERDICTS_PREFIX,
     DrawingRef,
     model_key,
     parse_drawing_key,
     parse_verdict_key,
 )
-from .storage import NotFound, Storage
+from .storage import NotFound, PreconditionFailed, Storage
 
 VERDICTS = ("ok", "rejected")
 _cache: dict[str, Any] = {}
@@ -131,10 +135,41 @@ def _sample(store: Storage, ref: DrawingRef, judged: bool) -> Any:
         return None
 
 
-def _listed_refs(store: Storage) -> Iterator[DrawingRef]:
-    for key in drawing_keys(store):
+def sample_start(store: Storage) -> str:
+    """The collection's sample start (:mod:`sanitizer.sampling`): made at random once, then kept.
+
+    Two refits starting at once both try to create it; the second keeps the first one's.
+    """
+    with suppress(NotFound):
+        return str(uuid.UUID(store.get_json(SAMPLE_START_KEY)["start"]))
+    start = str(uuid.uuid4())
+    try:
+        store.put_json(SAMPLE_START_KEY, {"start": start}, if_none_match=True)
+    except PreconditionFailed:
+        return str(uuid.UUID(store.get_json(SAMPLE_START_KEY)["start"]))
+    return start
+
+
+def letter_sample(
+    store: Storage, alphabet: str, letter: str, start: str, per_letter: int
+) -> list[DrawingRef]:
+    """The ``per_letter`` drawings of a letter whose ids come first after ``start``, circularly.
+
+    The letter's keys are listed from ``start`` on, then from the folder's beginning up to it,
+    and only until ``per_letter`` are found: about ``per_letter`` keys are listed however many
+    drawings the letter holds. The same as :func:`sanitizer.sampling.bounded_sample` over all.
+    """
+    marker = DrawingRef(alphabet, letter, start).png_key
+    folder = marker.rpartition("/")[0] + "/"
+    after_start = store.list_keys(folder, start_after=marker)
+    up_to_start = itertools.takewhile(lambda key: key <= marker, store.list_keys(folder))
+    chosen: list[DrawingRef] = []
+    for key in itertools.chain(after_start, up_to_start):
+        if len(chosen) >= per_letter:
+            break
         with suppress(ValueError):
-            yield parse_drawing_key(key)
+            chosen.append(parse_drawing_key(key))
+    return chosen
 
 
 def refit(
@@ -147,28 +182,29 @@ def refit(
 ) -> Any:
     """Fit new models from a bounded sample of the stored drawings; store them, make them current.
 
-    The sample holds at most ``per_letter`` drawings of each letter (default
-    :data:`sanitizer.sampling.PER_LETTER`), chosen by a hash of their ids from the listing
-    alone (:func:`sanitizer.sampling.bounded_sample`), plus every drawing the maintainer has
-    judged (listed from their verdict objects). Nothing else is read. Returns the model.
+    The sample holds at most ``per_letter`` drawings of each configured letter (default
+    :data:`sanitizer.sampling.PER_LETTER`), the first after the collection's sample start in
+    id order (:func:`letter_sample`), plus every drawing the maintainer has judged (listed from
+    their verdict objects). Nothing else is listed or read. ``progress`` is called once per
+    letter. Returns the model.
     """
     from sanitizer import fit_models
-    from sanitizer.sampling import PER_LETTER, bounded_sample_of
+    from sanitizer.sampling import PER_LETTER
 
     judged = set()
     for key in store.list_keys(VERDICTS_PREFIX):
         with suppress(ValueError):
             judged.add(parse_verdict_key(key))
-
-    def listed() -> Iterator[tuple[tuple[str, str], str, DrawingRef]]:
-        for ref in _listed_refs(store):
+    start = sample_start(store)
+    chosen: set[DrawingRef] = set()
+    for alphabet in alphabets().values():
+        for letter in alphabet.letters:
+            chosen.update(
+                letter_sample(store, alphabet.id, letter, start, per_letter or PER_LETTER)
+            )
             if progress:
                 progress(1)
-            yield (ref.alphabet, ref.letter), ref.id, ref
-
-    # One listing: the sample's heaps keep the references they choose.
-    chosen = bounded_sample_of(listed(), per_letter or PER_LETTER)
-    wanted = sorted(judged | set(chosen), key=lambda ref: ref.png_key)
+    wanted = sorted(judged | chosen, key=lambda ref: ref.png_key)
     samples = []
     with ThreadPoolExecutor(workers) as pool:
         for sample in pool.map(lambda ref: _sample(store, ref, ref in judged), wanted):

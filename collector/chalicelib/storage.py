@@ -134,8 +134,12 @@ class Storage(ABC):
         """Delete the object; deleting a missing object is not an error."""
 
     @abstractmethod
-    def list_keys(self, prefix: str = "") -> Iterator[str]:
-        """Yield the keys that start with ``prefix`` in lexicographic order."""
+    def list_keys(self, prefix: str = "", start_after: str = "") -> Iterator[str]:
+        """Yield the keys that start with ``prefix`` in lexicographic order.
+
+        With ``start_after``, only the keys that sort after it: a listing can begin anywhere
+        without walking what comes before, as S3's ``StartAfter`` does.
+        """
 
     @abstractmethod
     def get_tags(self, key: str) -> dict[str, str]:
@@ -275,12 +279,17 @@ class LocalStorage(Storage):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
 
-    def list_keys(self, prefix: str = "") -> Iterator[str]:
+    def list_keys(self, prefix: str = "", start_after: str = "") -> Iterator[str]:
         directory, _, _ = prefix.rpartition("/")
         start = self.root / directory if directory else self.root
         if start.is_dir():
             base = f"{directory}/" if directory else ""
-            yield from (key for key in self._walk(start, base) if key.startswith(prefix))
+            after = start_after.encode()
+            yield from (
+                key
+                for key in self._walk(start, base)
+                if key.startswith(prefix) and key.encode() > after
+            )
 
     def _walk(self, directory: Path, base: str) -> Iterator[str]:
         """Yield the keys under ``directory`` in S3's order: byte-wise lexicographic by full key."""
@@ -407,10 +416,11 @@ class S3Storage(Storage):
         with self._errors(key):
             self.client.delete_object(Bucket=self.bucket, Key=key)
 
-    def list_keys(self, prefix: str = "") -> Iterator[str]:
+    def list_keys(self, prefix: str = "", start_after: str = "") -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
+        where = {"StartAfter": start_after} if start_after else {}
         with self._errors(prefix or "/"):
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, **where):
                 for item in page.get("Contents", []):
                     yield item["Key"]
 
