@@ -23,7 +23,8 @@ from sanitizer_bench import event_path_seconds
 
 from comnist.evaluation import load_genuine
 from sanitizer import extract, starter_model
-from sanitizer.model import ModelSet, _fit_letter
+from sanitizer.augment import VIEWS
+from sanitizer.model import FOLDS, ModelSet, _fit_letter
 
 
 def deployed_size_model(genuine: list[tuple[str, str, bytes]]) -> ModelSet:
@@ -36,7 +37,7 @@ def deployed_size_model(genuine: list[tuple[str, str, bytes]]) -> ModelSet:
     model = ModelSet("m-bench", "2026-01-01T00:00:00Z")
     for letter, group in by_letter.items():
         model.letters[("cyrillic", letter)] = _fit_letter(group, 0.02)
-    model.classifiers["cyrillic"] = list(starter.classifiers["cyrillic"]) * 3
+    model.classifiers["cyrillic"] = list(starter.classifiers["cyrillic"]) * FOLDS
     return model
 
 
@@ -65,8 +66,8 @@ def main() -> None:
     decode, scoring = event_path_seconds(subset, model)
     n = len(subset)
     print(
-        f"event-path scoring (decode, features, limits, shape model, letter check over 5 views"
-        f" by 3 classifiers), one thread: {n / scoring:,.0f}/s; PNG decode alone {n / decode:,.0f}/s"
+        f"event-path scoring (decode, features, limits, shape model, letter check over"
+        f" {VIEWS + 1} views by {FOLDS} classifiers), one thread: {n / scoring:,.0f}/s; PNG decode alone {n / decode:,.0f}/s"
         f" -> scoring costs {scoring / decode:.1f}x a decode"
     )
 

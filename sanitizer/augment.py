@@ -1,16 +1,20 @@
-"""Writer-to-writer variation, simulated: random affine distortions of letter pictures.
+"""Writer-to-writer variation, simulated: random affine and elastic distortions of letter pictures.
 
 A collection of a few thousand drawings holds only a few dozen writers per letter; a classifier
 trained on it alone learns those writers' slant and proportions and judges a new writer's
 letter as unlikely. Distorting each training picture the way writers differ (a few degrees of
 rotation, slant, wider or taller letters) before taking its descriptor makes the letter check
 generalise to writers it has never seen: on the 2017 drawings, judged by writer, accuracy rises
-from 81 % to 86 % with ten distorted copies of each drawing.
+from 81 % to 86 % with ten distorted copies of each drawing. Bending the strokes of each copy a
+little as well (:func:`elastic_warp`) taught the not-a-letter class more than the letters: on
+the writer split tuned on, doodles from categories it never saw were caught 96 % of the time
+instead of 94 %, with 11 genuine drawings flagged instead of 15 (F1 0.957 against 0.940).
 
 The letter check also judges each drawing through fixed views of it (:func:`views`): the
-drawing and four distortions, their log-probabilities averaged. At the same threshold, on two
-writer splits of the 2017 drawings, this flagged 29 and 21 genuine drawings instead of 40 and 27
-and caught almost as much junk (recall 0.91 and 0.89 instead of 0.93 and 0.91).
+drawing and eight distortions, their log-probabilities averaged. With four, at the same
+threshold, on two writer splits of the 2017 drawings, this flagged 29 and 21 genuine drawings
+instead of 40 and 27 and caught almost as much junk (recall 0.91 and 0.89 instead of 0.93 and
+0.91); eight rather than four flagged one genuine drawing fewer on the split tuned on.
 """
 
 from __future__ import annotations
@@ -24,9 +28,15 @@ from PIL import Image
 MAX_ROTATION_DEGREES = 12.0
 MAX_SHEAR = 0.25
 MAX_LOG_SCALE = 0.15
+# Writers also bend strokes unevenly (a rounder bowl, a longer leg, a wavering line), which no
+# affine map does: each distorted copy is also warped by a smooth random displacement field, the
+# elastic distortion of Simard, Steinkraus and Platt (2003). Control points GRID x GRID over the
+# doubled canvas move by a normal shift of ELASTIC_SHIFT pixels (the letter spans about 40).
+ELASTIC_SHIFT = 2.5
+ELASTIC_GRID = 5
 # The letter check also judges a drawing through a few distorted views of it; they are drawn
 # once from a fixed seed, so that scoring the same drawing again gives the same verdict.
-VIEWS = 4
+VIEWS = 8
 VIEW_SEED = 20170
 
 
@@ -65,9 +75,52 @@ def affine_coefficients(matrix: np.ndarray, side: int) -> tuple[float, ...]:
     return tuple(float(c) for c in (*inverse[0], offset[0], *inverse[1], offset[1]))
 
 
-def distorted_copies(pictures: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One randomly distorted copy of each picture in ``(n, side, side)`` uint8 ``pictures``."""
-    return np.stack([distort(picture, affine_matrix(rng)) for picture in pictures])
+def distorted_copies(
+    pictures: np.ndarray, rng: np.random.Generator, elastic: float = ELASTIC_SHIFT
+) -> np.ndarray:
+    """One randomly distorted copy of each picture in ``(n, side, side)`` uint8 ``pictures``.
+
+    Each is :func:`distort`-ed by its own :func:`affine_matrix`, then :func:`elastic_warp`-ed
+    by ``elastic`` pixels (0: not at all); the copies are ``(n, 2 side, 2 side)``.
+    """
+    canvases = np.stack([distort(picture, affine_matrix(rng)) for picture in pictures])
+    return elastic_warp(canvases, rng, elastic) if elastic else canvases
+
+
+def elastic_warp(
+    canvases: np.ndarray,
+    rng: np.random.Generator,
+    shift: float = ELASTIC_SHIFT,
+    grid: int = ELASTIC_GRID,
+) -> np.ndarray:
+    """Warp each of ``(n, h, w)`` uint8 ``canvases`` by its own smooth random displacement field.
+
+    The displacements of a ``grid`` x ``grid`` lattice of control points spanning the canvas
+    are drawn normal with standard deviation ``shift`` pixels, independently in x and y; each
+    output pixel reads the canvas at its position moved by the bilinear interpolation of its
+    cell's four displacements (Pillow's MESH transform of bilinear quads, no ink beyond the
+    edge). ``shift`` 0 returns the canvases unchanged.
+    """
+    canvases = np.asarray(canvases)
+    if shift == 0:
+        return canvases.copy()
+    n, h, w = canvases.shape
+    control = rng.normal(0.0, shift, (n, grid, grid, 2))
+    xs = np.linspace(0, w, grid)
+    ys = np.linspace(0, h, grid)
+    out = np.empty_like(canvases, dtype=np.uint8)
+    for k, canvas in enumerate(canvases):
+        points = np.stack(np.meshgrid(xs, ys), axis=-1) + control[k]
+        mesh = []
+        for i in range(grid - 1):
+            for j in range(grid - 1):
+                box = (round(xs[j]), round(ys[i]), round(xs[j + 1]), round(ys[i + 1]))
+                # Source corners in Pillow's order: north-west, south-west, south-east, north-east.
+                quad = (points[i, j], points[i + 1, j], points[i + 1, j + 1], points[i, j + 1])
+                mesh.append((box, tuple(float(v) for corner in quad for v in corner)))
+        image = Image.fromarray(canvas).transform((w, h), Image.MESH, mesh, Image.BILINEAR)
+        out[k] = np.asarray(image, dtype=np.uint8)
+    return out
 
 
 def views(picture: np.ndarray, count: int = VIEWS) -> np.ndarray:

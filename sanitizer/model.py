@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .augment import distorted_copies, views
+from .augment import ELASTIC_SHIFT, distorted_copies, views
 from .classifier import LetterClassifier
 from .features import FEATURE_NAMES, picture_descriptors
 from .gaussian import (
@@ -374,6 +374,7 @@ def train_classifier(
     nonletter_descriptors: np.ndarray | None = None,
     epochs: int | None = None,
     target_rows: int = TARGET_ROWS,
+    elastic: float = ELASTIC_SHIFT,
 ) -> LetterClassifier:
     """One letter classifier from letter pictures, the not-a-letter pictures and distorted copies.
 
@@ -381,7 +382,8 @@ def train_classifier(
     into ``labels``, whose last entry is :data:`NOT_A_LETTER` when the not-a-letter pictures are
     shipped: at most :data:`NONLETTERS_PER_DRAWING` of them per picture are added. Distorted
     copies of both fill the training set up to about ``target_rows`` rows (at most
-    :data:`MAX_COPIES` per picture). ``known`` (the pictures' descriptors, in parts joined in
+    :data:`MAX_COPIES` per picture), their strokes bent by ``elastic`` pixels
+    (:func:`sanitizer.augment.elastic_warp`). ``known`` (the pictures' descriptors, in parts joined in
     order) and ``nonletter_descriptors`` are given when the caller has them already.
     Deterministic for a given ``seed``.
     """
@@ -398,7 +400,7 @@ def train_classifier(
     copies = min(MAX_COPIES, max(0, target_rows // len(y) - 1))
     if copies:
         both = np.concatenate([pictures, nonletters[shown]])
-        rows += [picture_descriptors(distorted_copies(both, rng)) for _ in range(copies)]
+        rows += [picture_descriptors(distorted_copies(both, rng, elastic)) for _ in range(copies)]
     # Filled in place: a large collection's descriptors are not concatenated and then copied.
     x = np.empty((len(y) * (copies + 1), rows[0].shape[1]), dtype=rows[0].dtype)
     np.concatenate(known, out=x[: len(pictures)])

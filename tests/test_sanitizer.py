@@ -20,7 +20,7 @@ from chalicelib.storage import LocalStorage, S3Storage
 from comnist.sanitizing_cli import review_page
 from letterstrokes import TEMPLATES
 from sanitizer import ModelSet, extract, fit_models, score_drawing, starter_model
-from sanitizer.augment import VIEWS, affine_matrix, distort, views
+from sanitizer.augment import VIEWS, affine_matrix, distort, elastic_warp, views
 from sanitizer.features import (
     PICTURE_SIDE,
     count_components,
@@ -282,6 +282,21 @@ def test_distorted_copies_stay_whole_and_the_identity_changes_nothing():
         edge = np.concatenate([copy[0], copy[-1], copy[:, 0], copy[:, -1]])
         assert edge.max() == 0, "a distorted letter is never cut at the canvas edge"
         assert 0.6 < copy.sum() / picture.sum() < 1.6
+
+
+def test_elastic_warps_bend_a_letter_a_little_smoothly_and_the_same_way_for_a_seed():
+    rng = random.Random(5)
+    canvases = np.stack(
+        [distort(letter_picture(decode_ink(letter_png(c, rng))), np.eye(2)) for c in "TLOX"]
+    )
+    assert np.array_equal(elastic_warp(canvases, np.random.default_rng(0), shift=0.0), canvases)
+    warped = elastic_warp(canvases, np.random.default_rng(1), shift=2.5)
+    again = elastic_warp(canvases, np.random.default_rng(1), shift=2.5)
+    assert np.array_equal(warped, again) and not np.array_equal(warped, canvases)
+    for before, after in zip(canvases, warped, strict=True):
+        assert 0.85 < after.sum() / before.sum() < 1.15, "ink is moved, not made or lost"
+        overlap = np.minimum(before, after).sum() / before.sum()
+        assert 0.3 < overlap < 0.98, "bent, not replaced by another shape"
 
 
 def test_unseen_drawings_are_judged_by_every_fold_trained_ones_by_the_one_without_them(
