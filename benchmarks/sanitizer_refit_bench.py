@@ -15,6 +15,7 @@ whatever the collection: a constant the curve does not depend on.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import time
 import tracemalloc
@@ -34,6 +35,7 @@ from comnist.evaluation import (
     metrics,
     split_by_writer,
 )
+from comnist.release.importer import content_id
 from sanitizer import extract, fit_models, score_drawing
 from sanitizer.sampling import bounded_sample
 
@@ -160,8 +162,10 @@ def f1_sample_against_everything(
     everything = [s for s in extracted if s is not None]
     starts = {"sample": str(uuid.UUID(int=0)), "sample-b": str(uuid.UUID(int=1 << 127))}
     for sample_name, start in starts.items():
-        chosen = bounded_sample((((s.letter,), s.id) for s in everything), start, per_letter)
-        sample = [s for s in everything if s.id in chosen]
+        # Stored drawings have UUIDs; the 2017 names become the importer's content ids.
+        ids = {s.id: content_id(hashlib.sha256(s.id.encode()).digest()) for s in everything}
+        chosen = bounded_sample((((s.letter,), ids[s.id]) for s in everything), start, per_letter)
+        sample = [s for s in everything if ids[s.id] in chosen]
         for name, training_set in ((sample_name, sample), ("everything", everything)):
             if name == "everything" and sample_name != "sample":
                 continue
