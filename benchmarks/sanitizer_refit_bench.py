@@ -6,8 +6,9 @@ with everything.
 
 The stores are synthetic: they list any number of drawing keys (the 33 Cyrillic letters, ids
 made up), from any point as S3 does, and serve each one as a real 2017 drawing, counting what is
-listed and decoded; nothing is held for the keys a refit skips. The baseline, measured in the same run, is the refit that reads
-every drawing (at the sizes where it finishes in reasonable time). ``--epochs`` and ``--rows``
+listed and decoded; nothing is held for the keys a refit skips. The baseline, measured in the
+same run, is the refit that reads every drawing (at the sizes where it finishes in reasonable
+time). ``--epochs`` and ``--rows``
 shorten the letter classifier's training, whose size is capped by ``TARGET_ROWS`` (100,000 rows)
 whatever the collection: a constant the curve does not depend on.
 """

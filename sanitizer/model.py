@@ -383,8 +383,8 @@ def train_classifier(
     shipped: at most :data:`NONLETTERS_PER_DRAWING` of them per picture are added. Distorted
     copies of both fill the training set up to about ``target_rows`` rows (at most
     :data:`MAX_COPIES` per picture), their strokes bent by ``elastic`` pixels
-    (:func:`sanitizer.augment.elastic_warp`). ``known`` (the pictures' descriptors, in parts joined in
-    order) and ``nonletter_descriptors`` are given when the caller has them already.
+    (:func:`sanitizer.augment.elastic_warp`). ``known`` (the pictures' descriptors, in parts
+    joined in order) and ``nonletter_descriptors`` are given when the caller has them already.
     Deterministic for a given ``seed``.
     """
     nonletters = nonletter_pictures() if labels[-1] == NOT_A_LETTER else nonletter_pictures()[:0]
