@@ -47,6 +47,9 @@ def touch_stroke(page, cdp, points: list[tuple[float, float]], touch_id: int = 1
         cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [at(p)]})
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     # A finger takes a moment to reach a button; Chromium drops a tap that follows a gesture at once.
+    # The moment counts from when the page has handled the gesture (a frame later), which on a
+    # busy machine is well after the events were sent.
+    page.evaluate("new Promise(resolve => requestAnimationFrame(() => resolve()))")
     page.wait_for_timeout(500)
 
 
