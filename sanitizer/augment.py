@@ -108,16 +108,21 @@ def elastic_warp(
     control = rng.normal(0.0, shift, (n, grid, grid, 2))
     xs = np.linspace(0, w, grid)
     ys = np.linspace(0, h, grid)
+    lattice = np.stack(np.meshgrid(xs, ys), axis=-1)
+    cells = [(i, j) for i in range(grid - 1) for j in range(grid - 1)]
+    boxes = [(round(xs[j]), round(ys[i]), round(xs[j + 1]), round(ys[i + 1])) for i, j in cells]
     out = np.empty_like(canvases, dtype=np.uint8)
     for k, canvas in enumerate(canvases):
-        points = np.stack(np.meshgrid(xs, ys), axis=-1) + control[k]
-        mesh = []
-        for i in range(grid - 1):
-            for j in range(grid - 1):
-                box = (round(xs[j]), round(ys[i]), round(xs[j + 1]), round(ys[i + 1]))
-                # Source corners in Pillow's order: north-west, south-west, south-east, north-east.
-                quad = (points[i, j], points[i + 1, j], points[i + 1, j + 1], points[i, j + 1])
-                mesh.append((box, tuple(float(v) for corner in quad for v in corner)))
+        points = lattice + control[k]
+        # Source corners in Pillow's order: north-west, south-west, south-east, north-east.
+        quads = [
+            (points[i, j], points[i + 1, j], points[i + 1, j + 1], points[i, j + 1])
+            for i, j in cells
+        ]
+        mesh = [
+            (box, tuple(float(v) for corner in quad for v in corner))
+            for box, quad in zip(boxes, quads, strict=True)
+        ]
         image = Image.fromarray(canvas).transform((w, h), Image.MESH, mesh, Image.BILINEAR)
         out[k] = np.asarray(image, dtype=np.uint8)
     return out

@@ -140,13 +140,17 @@ def sample_start(store: Storage) -> str:
 
     Two refits starting at once both try to create it; the second keeps the first one's.
     """
-    with suppress(NotFound):
+
+    def kept() -> str:
         return str(uuid.UUID(store.get_json(SAMPLE_START_KEY)["start"]))
+
+    with suppress(NotFound):
+        return kept()
     start = str(uuid.uuid4())
     try:
         store.put_json(SAMPLE_START_KEY, {"start": start}, if_none_match=True)
     except PreconditionFailed:
-        return str(uuid.UUID(store.get_json(SAMPLE_START_KEY)["start"]))
+        return kept()
     return start
 
 
@@ -196,12 +200,11 @@ def refit(
         with suppress(ValueError):
             judged.add(parse_verdict_key(key))
     start = sample_start(store)
+    per_letter = per_letter or PER_LETTER
     chosen: set[DrawingRef] = set()
     for alphabet in alphabets().values():
         for letter in alphabet.letters:
-            chosen.update(
-                letter_sample(store, alphabet.id, letter, start, per_letter or PER_LETTER)
-            )
+            chosen.update(letter_sample(store, alphabet.id, letter, start, per_letter))
             if progress:
                 progress(1)
     wanted = sorted(judged | chosen, key=lambda ref: ref.png_key)
