@@ -22,7 +22,7 @@ from .gaussian import (
     threshold_by_f1,
     threshold_by_quantile,
 )
-from .nonletters import NOT_A_LETTER, nonletter_pictures
+from .nonletters import NOT_A_LETTER, choose_nonletters, hand_drawn_nonletters, nonletter_pictures
 from .starter import starter_alphabets, starter_fill, starter_model
 
 # Version 4: the letter classifiers have a not-a-letter class (the last label, NOT_A_LETTER).
@@ -375,26 +375,33 @@ def train_classifier(
     epochs: int | None = None,
     target_rows: int = TARGET_ROWS,
     elastic: float = ELASTIC_SHIFT,
+    doodles_first: bool = True,
 ) -> LetterClassifier:
     """One letter classifier from letter pictures, the not-a-letter pictures and distorted copies.
 
     ``pictures`` are :func:`sanitizer.features.letter_picture` arrays with label indices ``y``
     into ``labels``, whose last entry is :data:`NOT_A_LETTER` when the not-a-letter pictures are
-    shipped: at most :data:`NONLETTERS_PER_DRAWING` of them per picture are added. Distorted
+    shipped: at most :data:`NONLETTERS_PER_DRAWING` of them per picture are added, the hand-drawn
+    doodles first unless ``doodles_first`` is false (:func:`~sanitizer.nonletters.choose_nonletters`;
+    otherwise all at random). Distorted
     copies of both fill the training set up to about ``target_rows`` rows (at most
     :data:`MAX_COPIES` per picture), their strokes bent by ``elastic`` pixels
     (:func:`sanitizer.augment.elastic_warp`). ``known`` (the pictures' descriptors, in parts
     joined in order) and ``nonletter_descriptors`` are given when the caller has them already.
     Deterministic for a given ``seed``.
     """
-    nonletters = nonletter_pictures() if labels[-1] == NOT_A_LETTER else nonletter_pictures()[:0]
+    if labels[-1] != NOT_A_LETTER:
+        nonletters, doodles_first = nonletter_pictures()[:0], False
+    else:
+        nonletters = nonletter_pictures()
+    hand_drawn = hand_drawn_nonletters() if doodles_first else np.zeros(len(nonletters), dtype=bool)
     if known is None:
         known = [picture_descriptors(pictures)]
     if nonletter_descriptors is None:
         nonletter_descriptors = picture_descriptors(nonletters)
     rng = np.random.default_rng(seed)
     most = min(len(nonletters), int(NONLETTERS_PER_DRAWING * len(pictures)))
-    shown = np.sort(rng.choice(len(nonletters), most, replace=False))
+    shown = choose_nonletters(hand_drawn, most, rng)
     y = np.concatenate([y, np.full(len(shown), len(labels) - 1)]).astype(np.int64)
     rows = [nonletter_descriptors[shown]]
     copies = min(MAX_COPIES, max(0, target_rows // len(y) - 1))

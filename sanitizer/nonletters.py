@@ -14,6 +14,8 @@ classifier also learns a class :data:`NOT_A_LETTER` from the pictures shipped in
   kinds of doodles it has never seen. Fonts are not hands: with these, the share of such
   unseen doodles caught rose from 0.76 to 0.90 on one writer split of the 2017 drawings (same
   threshold), and was 0.91-0.93 on two more that no choice was made on (see the README).
+  Each classifier learns from the doodles before any symbol (:func:`choose_nonletters`; the
+  file flags them, :func:`hand_drawn_nonletters`).
 
 The file is built once, offline, by ``comnist nonletters FONT... [--quickdraw NDJSON]``
 (``make nonletters``): Lambda has no fonts, and refits must not depend on the fonts or the data
@@ -171,7 +173,10 @@ def build(
         with open(doodles, encoding="utf-8") as lines:
             parts.append(render_doodles(lines, rasterize))
     pictures = np.concatenate(parts) if parts else empty_pictures()
-    np.savez_compressed(out, pictures=pictures)
+    hand_drawn = np.zeros(len(pictures), dtype=bool)
+    if doodles is not None:
+        hand_drawn[len(pictures) - len(parts[-1]) :] = True
+    np.savez_compressed(out, pictures=pictures, hand_drawn=hand_drawn)
     return len(pictures)
 
 
@@ -186,3 +191,39 @@ def nonletter_pictures(path: Path = PICTURES_FILE) -> np.ndarray:
         raise ValueError(f"{path}: expected uint8 pictures of side {PICTURE_SIDE}")
     pictures.setflags(write=False)
     return pictures
+
+
+@cache
+def hand_drawn_nonletters(path: Path = PICTURES_FILE) -> np.ndarray:
+    """Which of :func:`nonletter_pictures` are drawn by hands (doodles) rather than rendered from
+    fonts: a read-only boolean array of the same length (all false for a file without doodles)."""
+    pictures = nonletter_pictures(path)
+    hand_drawn = np.zeros(len(pictures), dtype=bool)
+    if len(pictures):
+        with np.load(path, allow_pickle=False) as data:
+            if "hand_drawn" in data.files:
+                hand_drawn = data["hand_drawn"].astype(bool)
+    if hand_drawn.shape != (len(pictures),):
+        raise ValueError(f"{path}: expected one hand_drawn flag per picture")
+    hand_drawn.setflags(write=False)
+    return hand_drawn
+
+
+def choose_nonletters(hand_drawn: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of ``count`` distinct not-a-letter pictures for one classifier's training.
+
+    Hand-drawn doodles come first (a random ``count`` of them if there are more), and font
+    pictures fill the rest at random: doodles are what vandals draw, and the detector must catch
+    kinds of doodles it never saw, so it learns from as many hands as it can.
+    """
+    doodles = np.flatnonzero(hand_drawn)
+    rendered = np.flatnonzero(~hand_drawn)
+    from_hands = min(count, len(doodles))
+    from_fonts = min(count - from_hands, len(rendered))
+    chosen = np.concatenate(
+        [
+            rng.choice(doodles, from_hands, replace=False),
+            rng.choice(rendered, from_fonts, replace=False),
+        ]
+    )
+    return np.sort(chosen)

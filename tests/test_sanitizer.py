@@ -33,6 +33,8 @@ from sanitizer.nonletters import (
     NOT_A_LETTER,
     RENDER_SIZE,
     build,
+    choose_nonletters,
+    hand_drawn_nonletters,
     nonletter_pictures,
     render_symbols,
     tuning_category,
@@ -174,6 +176,9 @@ def test_nonletter_pictures_ship_as_letter_pictures_and_fonts_give_only_glyphs_t
     shipped = nonletter_pictures()
     assert shipped.dtype == np.uint8 and shipped.shape[1:] == (PICTURE_SIDE, PICTURE_SIDE)
     assert len(shipped) > 1000 and not shipped.flags.writeable
+    hand_drawn = hand_drawn_nonletters()
+    assert hand_drawn.shape == (len(shipped),) and not hand_drawn.flags.writeable
+    assert 1000 < hand_drawn.sum() < len(shipped), "both doodles and font symbols ship"
     font = ImageFont.load_default(size=RENDER_SIZE)
     rendered = render_symbols(font, ["#", "\ue000", "?"])  # a private-use character: no glyph
     assert rendered.shape == (2, PICTURE_SIDE, PICTURE_SIDE) and rendered.dtype == np.uint8
@@ -203,9 +208,22 @@ def test_only_doodles_of_the_teaching_categories_become_not_a_letter_pictures(tm
     assert build([], out, doodles=doodles, rasterize=render_alpha) == 2 * len(taught)
     pictures = nonletter_pictures.__wrapped__(out)
     assert pictures.shape == (2 * len(taught), PICTURE_SIDE, PICTURE_SIDE)
+    assert hand_drawn_nonletters.__wrapped__(out).all()
     assert (pictures > 127).mean() > 0.02, "the doodle is drawn with the collector's pen"
     with pytest.raises(ValueError, match="rasterize"):
         build([], out, doodles=doodles)
+
+
+def test_each_classifier_learns_from_every_doodle_before_any_font_symbol():
+    hand_drawn = np.array([False] * 10 + [True] * 5)
+    for count, hands, fonts in ((3, 3, 0), (8, 5, 3), (15, 5, 10), (40, 5, 10)):
+        chosen = choose_nonletters(hand_drawn, count, np.random.default_rng(count))
+        assert list(chosen) == sorted(set(chosen.tolist())), "distinct, in order"
+        assert hand_drawn[chosen].sum() == hands and (~hand_drawn[chosen]).sum() == fonts
+    again = [choose_nonletters(hand_drawn, 8, np.random.default_rng(1)) for _ in range(2)]
+    assert np.array_equal(*again), "the same seed chooses the same pictures"
+    fonts_only = choose_nonletters(np.zeros(6, dtype=bool), 4, np.random.default_rng(0))
+    assert len(fonts_only) == 4
 
 
 def test_rebuilding_the_not_a_letter_pictures_without_the_doodles_file_is_a_clear_error(
