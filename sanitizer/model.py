@@ -382,12 +382,12 @@ def train_classifier(
     ``pictures`` are :func:`sanitizer.features.letter_picture` arrays with label indices ``y``
     into ``labels``, whose last entry is :data:`NOT_A_LETTER` when the not-a-letter pictures are
     shipped: at most :data:`NONLETTERS_PER_DRAWING` of them per picture are added, the hand-drawn
-    doodles first unless ``doodles_first`` is false (:func:`~sanitizer.nonletters.choose_nonletters`;
-    otherwise all at random). Distorted
-    copies of both fill the training set up to about ``target_rows`` rows (at most
-    :data:`MAX_COPIES` per picture), their strokes bent by ``elastic`` pixels
-    (:func:`sanitizer.augment.elastic_warp`). ``known`` (the pictures' descriptors, in parts
-    joined in order) and ``nonletter_descriptors`` are given when the caller has them already.
+    doodles first (:func:`sanitizer.nonletters.choose_nonletters`), or all at random if
+    ``doodles_first`` is false. Distorted copies of both fill the training set up to about
+    ``target_rows`` rows (at most :data:`MAX_COPIES` per picture), their strokes bent by
+    ``elastic`` pixels (:func:`sanitizer.augment.elastic_warp`). ``known`` (the pictures'
+    descriptors, in parts joined in order) and ``nonletter_descriptors`` are given when the
+    caller has them already.
     Deterministic for a given ``seed``.
     """
     if labels[-1] != NOT_A_LETTER:
