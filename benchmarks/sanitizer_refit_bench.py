@@ -8,9 +8,9 @@ The stores are synthetic: they list any number of drawing keys (the 33 Cyrillic 
 made up), from any point as S3 does, and serve each one as a real 2017 drawing, counting what is
 listed and decoded; nothing is held for the keys a refit skips. The baseline, measured in the
 same run, is the refit that reads every drawing (at the sizes where it finishes in reasonable
-time). ``--epochs`` and ``--rows``
-shorten the letter classifier's training, whose size is capped by ``TARGET_ROWS`` (100,000 rows)
-whatever the collection: a constant the curve does not depend on.
+time). ``--epochs`` and ``--rows`` shorten the letter classifier's training, whose size is
+capped by ``TARGET_ROWS`` (100,000 rows) whatever the collection: a constant the curve does not
+depend on.
 """
 
 from __future__ import annotations
@@ -162,9 +162,9 @@ def f1_sample_against_everything(
     extracted = [extract(item.png, item.id, "cyrillic", item.letter) for item in training]
     everything = [s for s in extracted if s is not None]
     starts = {"sample": str(uuid.UUID(int=0)), "sample-b": str(uuid.UUID(int=1 << 127))}
+    # Stored drawings have UUIDs; the 2017 names become the importer's content ids.
+    ids = {s.id: content_id(hashlib.sha256(s.id.encode()).digest()) for s in everything}
     for sample_name, start in starts.items():
-        # Stored drawings have UUIDs; the 2017 names become the importer's content ids.
-        ids = {s.id: content_id(hashlib.sha256(s.id.encode()).digest()) for s in everything}
         chosen = bounded_sample((((s.letter,), ids[s.id]) for s in everything), start, per_letter)
         sample = [s for s in everything if ids[s.id] in chosen]
         for name, training_set in ((sample_name, sample), ("everything", everything)):

@@ -181,32 +181,35 @@ def build(
 
 
 @cache
-def nonletter_pictures(path: Path = PICTURES_FILE) -> np.ndarray:
-    """The shipped pictures, ``(n, PICTURE_SIDE, PICTURE_SIDE)`` uint8; none if the file is absent."""
+def _read(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The file's pictures and hand-drawn flags, checked and read-only, read once per path."""
     if not path.exists():
-        return empty_pictures()
+        return empty_pictures(), np.zeros(0, dtype=bool)
     with np.load(path, allow_pickle=False) as data:
         pictures = data["pictures"]
+        hand_drawn = (
+            data["hand_drawn"].astype(bool)
+            if "hand_drawn" in data.files
+            else np.zeros(len(pictures), dtype=bool)
+        )
     if pictures.dtype != np.uint8 or pictures.shape[1:] != (PICTURE_SIDE, PICTURE_SIDE):
         raise ValueError(f"{path}: expected uint8 pictures of side {PICTURE_SIDE}")
+    if hand_drawn.shape != (len(pictures),):
+        raise ValueError(f"{path}: expected one hand_drawn flag per picture")
     pictures.setflags(write=False)
-    return pictures
+    hand_drawn.setflags(write=False)
+    return pictures, hand_drawn
 
 
-@cache
+def nonletter_pictures(path: Path = PICTURES_FILE) -> np.ndarray:
+    """The shipped pictures, ``(n, PICTURE_SIDE, PICTURE_SIDE)`` uint8; none if the file is absent."""
+    return _read(path)[0]
+
+
 def hand_drawn_nonletters(path: Path = PICTURES_FILE) -> np.ndarray:
     """Which of :func:`nonletter_pictures` are drawn by hands (doodles) rather than rendered from
     fonts: a read-only boolean array of the same length (all false for a file without doodles)."""
-    pictures = nonletter_pictures(path)
-    hand_drawn = np.zeros(len(pictures), dtype=bool)
-    if len(pictures):
-        with np.load(path, allow_pickle=False) as data:
-            if "hand_drawn" in data.files:
-                hand_drawn = data["hand_drawn"].astype(bool)
-    if hand_drawn.shape != (len(pictures),):
-        raise ValueError(f"{path}: expected one hand_drawn flag per picture")
-    hand_drawn.setflags(write=False)
-    return hand_drawn
+    return _read(path)[1]
 
 
 def choose_nonletters(hand_drawn: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

@@ -206,9 +206,9 @@ def test_only_doodles_of_the_teaching_categories_become_not_a_letter_pictures(tm
     doodles.write_text("\n".join(lines))
     out = tmp_path / "nonletters.npz"
     assert build([], out, doodles=doodles, rasterize=render_alpha) == 2 * len(taught)
-    pictures = nonletter_pictures.__wrapped__(out)
+    pictures = nonletter_pictures(out)
     assert pictures.shape == (2 * len(taught), PICTURE_SIDE, PICTURE_SIDE)
-    assert hand_drawn_nonletters.__wrapped__(out).all()
+    assert hand_drawn_nonletters(out).all()
     assert (pictures > 127).mean() > 0.02, "the doodle is drawn with the collector's pen"
     with pytest.raises(ValueError, match="rasterize"):
         build([], out, doodles=doodles)
