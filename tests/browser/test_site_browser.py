@@ -18,6 +18,7 @@ from browserkit import (
     draw_with_mouse,
     line,
     open_drawing_page,
+    press_next,
     screenshot,
     touch_stroke,
     wait_for,
@@ -60,7 +61,7 @@ def test_phone_draws_the_requested_letter_and_the_collector_stores_it(live, phon
     assert abs(line_px - css_width * 15 / 278) < 2
     screenshot(page, "phone-2-drawn")
     assert page.get_by_test_id("next").is_enabled()
-    page.get_by_test_id("next").tap()
+    press_next(page)
     page.wait_for_function("document.querySelector('[data-testid=counter]').textContent === '1'")
     new_letter = page.get_by_test_id("prompt-letter").inner_text().strip()
     assert new_letter != letter, "never the same letter twice in a row"
@@ -136,7 +137,7 @@ def test_undo_clear_second_finger_and_empty_drawing(live, phone):
     page.wait_for_timeout(500)
     assert canvas_ink_at(page, 0.5, 0.5) > 0
     assert canvas_ink_at(page, 0.9, 0.6) == 0, "the second finger does not draw"
-    page.get_by_test_id("next").tap()
+    press_next(page)
     stored = wait_for(lambda: live.drawings(), what="the stored drawing")
     alpha = ink(stored[0])
     assert alpha[139, 100:160].min() > 200
@@ -151,7 +152,7 @@ def test_offline_drawings_survive_a_reload_and_arrive_exactly_once(live, phone):
     cdp = phone.new_cdp_session(page)
     for i in range(3):
         touch_stroke(page, cdp, line((0.3 + 0.1 * i, 0.2), (0.5, 0.8)))
-        page.get_by_test_id("next").tap()
+        press_next(page)
     assert page.get_by_test_id("counter").inner_text() == "3", "no waiting: the next letter at once"
     assert page.get_by_test_id("reward").is_visible(), "three letters reach the second level"
     assert page.locator("#level-name").inner_text() == "Запорожец"
@@ -180,7 +181,7 @@ def test_finish_with_name_and_email_then_the_thanks_page_shows_the_name_as_text(
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     cdp = phone.new_cdp_session(page)
     touch_stroke(page, cdp, line((0.5, 0.2), (0.5, 0.8)))
-    page.get_by_test_id("next").tap()
+    press_next(page)
     page.get_by_test_id("finish").tap()
     hostile = "<script>alert('x')</script> Аня"
     page.get_by_test_id("name").fill(hostile)
@@ -388,7 +389,7 @@ def test_the_least_drawn_letter_comes_first_and_never_twice_in_a_row(live, phone
     assert re.fullmatch(r"Ж: 3 из 1\s000", goal), goal
     cdp = phone.new_cdp_session(page)
     touch_stroke(page, cdp, line((0.5, 0.2), (0.5, 0.8)))
-    page.get_by_test_id("next").tap()
+    press_next(page)
     assert page.get_by_test_id("prompt-letter").inner_text().strip() == "Щ", (
         "the next least drawn letter, not the same one again"
     )
@@ -415,7 +416,7 @@ def test_a_busy_collector_gets_the_drawing_later_exactly_once(live, phone):
     page.route("**/api/drawings", busy_then_fine)
     cdp = phone.new_cdp_session(page)
     touch_stroke(page, cdp, line((0.5, 0.2), (0.5, 0.8)))
-    page.get_by_test_id("next").tap()
+    press_next(page)
     wait_for(lambda: live.drawings(), timeout=20, what="the drawing after retries", page=page)
     page.wait_for_timeout(2000)  # any duplicate upload would land now
     assert len(live.drawings()) == 1 and len(attempts) == 3, attempts

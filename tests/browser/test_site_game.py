@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from PIL import Image
 
-from browserkit import line, open_drawing_page, screenshot, touch_stroke, wait_for
+from browserkit import line, open_drawing_page, press_next, screenshot, touch_stroke, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 def draw_letters(page, cdp, count: int) -> None:
     for i in range(count):
         touch_stroke(page, cdp, line((0.3 + 0.1 * i, 0.2), (0.5, 0.8)))
-        page.get_by_test_id("next").tap()
+        press_next(page)
 
 
 def records(live) -> list[dict]:

@@ -6,7 +6,14 @@ import re
 
 import pytest
 
-from browserkit import draw_with_mouse, line, open_drawing_page, screenshot, touch_stroke
+from browserkit import (
+    draw_with_mouse,
+    line,
+    open_drawing_page,
+    press_next,
+    screenshot,
+    touch_stroke,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -54,7 +61,7 @@ def test_the_whole_box_and_next_are_on_screen_and_nothing_moves(live, browser, l
         screenshot(page, f"layout-{lang}-{width}-start")
         cdp = context.new_cdp_session(page)
         touch_stroke(page, cdp, line((0.5, 0.15), (0.5, 0.85)))
-        page.get_by_test_id("next").tap()
+        press_next(page)
         page.wait_for_function(
             "document.querySelector('[data-testid=counter]').textContent === '1'"
         )
@@ -76,7 +83,7 @@ def test_the_finish_dialog_fits_a_320_px_phone_in_french(live, browser):
         assert finish.is_disabled(), "Finish waits for the first letter"
         cdp = context.new_cdp_session(page)
         touch_stroke(page, cdp, line((0.5, 0.15), (0.5, 0.85)))
-        page.get_by_test_id("next").tap()
+        press_next(page)
         assert finish.is_enabled()
         page.wait_for_timeout(2600)  # the first reward has gone
         finish.tap()

@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from browserkit import line, open_drawing_page, screenshot, touch_stroke, wait_for
+from browserkit import line, open_drawing_page, press_next, screenshot, touch_stroke, wait_for
 from chalicelib.raster import render_png
 from letterstrokes import TEMPLATES, hand_drawn_strokes
 from sanitizer import ModelSet
@@ -132,7 +132,7 @@ def test_the_guess_names_the_letter_as_it_is_drawn(live_guess, phone):
     touch_stroke(page, cdp, line((0.25, 0.1), (0.25, 0.88)) + line((0.25, 0.88), (0.8, 0.88))[1:])
     wait_for(lambda: guess.get_attribute("data-letter") == "L", what="the L guess", page=page)
     assert guess.inner_text() == "Hmm, could that be L?"
-    page.get_by_test_id("next").tap()
+    press_next(page)
     wait_for(lambda: live_guess.drawings("latin"), what="the drawing")
 
 
