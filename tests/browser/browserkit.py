@@ -58,8 +58,8 @@ def touch_stroke(page, cdp, points: list[tuple[float, float]], touch_id: int = 1
 def press_next(page, attempts: int = 3) -> None:
     """Tap Next as a finger does, and wait until the page has taken the drawing (the counter moves).
 
-    On a busy machine Chromium now and then drops a tap that follows a touch gesture, however
-    long after it; a person taps again, and so does this. A second tap cannot send twice: once
+    On a busy machine Chromium now and then drops a tap that follows a touch gesture, even half
+    a second after it; a person taps again, and so does this. A second tap cannot send twice: once
     the drawing is taken the box is empty and Next is disabled.
     """
     before = page.get_by_test_id("counter").inner_text()
