@@ -62,9 +62,7 @@ def test_the_whole_box_and_next_are_on_screen_and_nothing_moves(live, browser, l
         cdp = context.new_cdp_session(page)
         touch_stroke(page, cdp, line((0.5, 0.15), (0.5, 0.85)))
         press_next(page)
-        page.wait_for_function(
-            "document.querySelector('[data-testid=counter]').textContent === '1'"
-        )
+        assert page.get_by_test_id("counter").inner_text() == "1"
         after = page.get_by_test_id("draw-area").bounding_box()
         assert after == before, "the box stays where it was after the first letter"
         assert inside_viewport(page, "next") and inside_viewport(page, "finish")
