@@ -30,6 +30,10 @@ from .uniqid import group_by_time
 JUNK_SHARE = 0.05
 FOLDS = 5
 JUNK_TYPES = ("doodle", "mark", "wrong-letter")
+# The 5 % mix holds about 80 doodles and 80 wrong letters, so one of them moves a recall by more
+# than a point. The pools (:func:`pool_trials`) measure the same recalls on every judged doodle
+# and on every genuine drawing claimed as another letter.
+POOL_KINDS = ("doodle", "wrong-letter")
 
 
 @dataclass
@@ -111,6 +115,71 @@ def inject_junk(genuine: list[Item], doodles: list[list], rng: random.Random) ->
     return junk
 
 
+def pool_trials(folds: list[list[Item]], doodles: list[list], seed: int) -> list[list[Item]]:
+    """Per writer fold, junk trials beyond the 5 % mix: recall measured on thousands, not 80.
+
+    Every judged doodle once (doodle ``i`` in fold ``i mod len(folds)``), claimed as a random
+    letter, and every genuine drawing of a fold claimed as a random other letter. Each fold's
+    trials are scored by the models that never saw that fold's writers, like the mix.
+    """
+    rng = random.Random(f"pool-{seed}")
+    letters = sorted({item.letter for fold in folds for item in fold if item.kind == "genuine"})
+    trials: list[list[Item]] = [[] for _ in folds]
+    for i, strokes in enumerate(doodles):
+        claimed = rng.choice(letters)
+        trials[i % len(folds)].append(
+            Item(f"pool-doodle-{i}", claimed, render_doodle(strokes), "doodle")
+        )
+    for k, fold in enumerate(folds):
+        for item in fold:
+            others = [letter for letter in letters if letter != item.letter]
+            if item.kind == "genuine" and others:
+                claimed = rng.choice(others)
+                trials[k].append(Item(f"pool-wrong-{item.id}", claimed, item.png, "wrong-letter"))
+    return trials
+
+
+def wilson_interval(caught: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a proportion ``caught / trials`` ((0, 1) if no trials)."""
+    if trials == 0:
+        return 0.0, 1.0
+    share = caught / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = (
+        z / (1 + z * z / trials) * np.sqrt(share * (1 - share) / trials + z * z / (4 * trials**2))
+    )
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
+
+
+def pool_figures(
+    kinds: list[str], flagged: list[bool], mix_wrong_letters: int, mix_false_positives: int
+) -> dict:
+    """Recall and its interval per pool kind; the wrong-letter row precision the mix implies.
+
+    With the pool's wrong-letter recall ``r``, the mix's ``mix_wrong_letters`` drawings of
+    another letter and its ``mix_false_positives`` genuine drawings flagged, the row precision
+    is ``r W / (r W + FP)``: the mix's own figure with its 80 draws of wrong letters replaced
+    by thousands.
+    """
+    kinds_a, flagged_a = np.array(kinds), np.array(flagged, dtype=bool)
+    figures: dict = {}
+    for kind in POOL_KINDS:
+        trials = int((kinds_a == kind).sum())
+        caught = int((flagged_a & (kinds_a == kind)).sum())
+        low, high = wilson_interval(caught, trials)
+        figures[kind] = {
+            "trials": trials,
+            "caught": caught,
+            "recall": caught / trials if trials else float("nan"),
+            "interval": [low, high],
+        }
+    expected = figures["wrong-letter"]["recall"] * mix_wrong_letters
+    figures["wrong_letter_row_precision"] = (
+        expected / (expected + mix_false_positives) if expected + mix_false_positives else 0.0
+    )
+    return figures
+
+
 def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
     """Area under the ROC curve (Mann-Whitney U with ties shared)."""
     pos, neg = scores[positive], scores[~positive]
@@ -187,6 +256,13 @@ def _class_probabilities(package, models, alphabet: str, item: Item, sample) -> 
     return dict(zip(labels, probs.tolist(), strict=True))
 
 
+def _score(package, models, alphabet: str, item: Item):
+    """``package``'s verdict on ``item`` as a new drawing of its claimed letter."""
+    return package.score_drawing(
+        item.png, None, models, alphabet=alphabet, letter=item.letter, drawing_id=item.id
+    )
+
+
 def _flagged(verdict) -> bool:
     return verdict.status in ("suspicious", "invalid")
 
@@ -200,6 +276,7 @@ def evaluate(
     alphabet: str = "cyrillic",
     current: Path | None = None,
     starter_only: bool = False,
+    pooled: bool = True,
 ) -> dict:
     """Run the evaluation, print the side-by-side table and return the figures.
 
@@ -210,6 +287,7 @@ def evaluate(
     other folds). ``contamination`` is the junk share the detectors assume (default: the
     sanitizer's own default, which knows nothing of the 5 % injected here). ``starter_only``
     measures the starter alone, which needs no fitting (minutes instead of an hour).
+    ``pooled`` also scores :func:`pool_trials` with the final detector (:func:`pool_figures`).
     """
     import sanitizer
 
@@ -220,6 +298,9 @@ def evaluate(
     genuine = load_genuine(samples / "comnist-sample" / alphabet)
     doodles = load_doodles(samples / "quickdraw-sample" / "doodles.ndjson")
     folds = [fold + inject_junk(fold, doodles, rng) for fold in split_by_writer(genuine, seed)]
+    pools = pool_trials(folds, doodles, seed) if pooled else [[] for _ in folds]
+    pool_kinds: list[str] = []
+    pool_flags: list[bool] = []
     options = {"contamination": contamination} if contamination else {}
     names = (
         ["starter"]
@@ -265,14 +346,7 @@ def evaluate(
         for item in held_out:
             test.append(item)
             for name, package in packages.items():
-                verdict = package.score_drawing(
-                    item.png,
-                    None,
-                    models[name],
-                    alphabet=alphabet,
-                    letter=item.letter,
-                    drawing_id=item.id,
-                )
+                verdict = _score(package, models[name], alphabet, item)
                 record(name, verdict)
                 if name == "new":
                     letter_probabilities.append(
@@ -283,17 +357,7 @@ def evaluate(
                             package, models[name], alphabet, item, extracted[name][item.id]
                         )
                     )
-            record(
-                "starter",
-                sanitizer.score_drawing(
-                    item.png,
-                    None,
-                    starter,
-                    alphabet=alphabet,
-                    letter=item.letter,
-                    drawing_id=item.id,
-                ),
-            )
+            record("starter", _score(sanitizer, starter, alphabet, item))
             if starter_only:
                 continue
             letter_model = models["new"].letters.get((alphabet, item.letter))
@@ -312,6 +376,11 @@ def evaluate(
                 "ng_baseline",
                 sanitizer.Verdict("suspicious" if flagged else "ok", -logp, ["baseline"] * flagged),
             )
+
+        final_model = starter if starter_only else models["new"]
+        for item in pools[k]:
+            pool_kinds.append(item.kind)
+            pool_flags.append(_flagged(_score(sanitizer, final_model, alphabet, item)))
 
     kinds = np.array([item.kind for item in test])
     positive = kinds != "genuine"
@@ -352,6 +421,13 @@ def evaluate(
     final = "starter" if starter_only else "new"
     results["final"] = results[final]
     final_flag = flags[final]
+    if pooled:
+        results["pool"] = pool_figures(
+            pool_kinds,
+            pool_flags,
+            int((kinds == "wrong-letter").sum()),
+            int(np.array(final_flag, dtype=bool)[~positive].sum()),
+        )
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         contact_sheet(
@@ -441,4 +517,21 @@ def print_table(results: dict) -> None:
         print(
             f"{name}: false-positive rate per letter",
             " ".join(f"{k}:{v:.2f}" for k, v in results[name]["fpr_per_letter"].items()),
+        )
+    pool = results.get("pool")
+    if pool:
+        final = results["detectors"][-1]
+        for kind, what in (
+            ("doodle", "every judged doodle, claimed as a random letter"),
+            ("wrong-letter", "every genuine drawing, claimed as another letter"),
+        ):
+            figures = pool[kind]
+            low, high = figures["interval"]
+            print(
+                f"{final}, pool of {what}: {figures['caught']} of {figures['trials']}"
+                f" caught, recall {figures['recall']:.3f} (95 % interval {low:.3f}-{high:.3f})"
+            )
+        print(
+            f"{final}, wrong-letter row precision at this mix's share with the pool's recall:"
+            f" {pool['wrong_letter_row_precision']:.3f}"
         )

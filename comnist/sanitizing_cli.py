@@ -120,6 +120,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         alphabet=args.alphabet,
         current=args.current,
         starter_only=args.starter_only,
+        pooled=not args.no_pools,
     )
     return 0
 
@@ -208,6 +209,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--starter-only", action="store_true", help="measure the starter letter check alone"
+    )
+    parser.add_argument(
+        "--no-pools",
+        action="store_true",
+        help="skip the pools: every judged doodle and every drawing claimed as another letter",
     )
     parser.set_defaults(run=run_evaluate)
 

@@ -507,5 +507,39 @@ def test_evaluate_scores_every_drawing_once_by_writer_folds(tmp_path, capsys):
         assert NOT_A_LETTER in saved["labels"].tolist()
     for name in ("ng_baseline", "starter", "new"):
         assert set(results[name]) >= {"overall", "doodle", "mark", "wrong-letter"}
+    pool = results["pool"]
+    assert pool["wrong-letter"]["trials"] == 120, "every genuine drawing claimed as another letter"
+    assert pool["doodle"]["trials"] == 1, "every judged doodle once"
+    for kind in ("doodle", "wrong-letter"):
+        low, high = pool[kind]["interval"]
+        assert low <= pool[kind]["recall"] <= high
     table = capsys.readouterr().out
     assert "ng_baseline" in table and "starter" in table and "new" in table
+    assert "pool of every genuine drawing, claimed as another letter" in table
+
+
+def test_pool_trials_claim_every_doodle_once_and_every_drawing_as_another_letter():
+    from comnist.evaluation import Item, pool_trials
+
+    folds = [
+        [Item(f"w{k}-{letter}", letter, b"png", "genuine") for letter in "АБВ"]
+        + [Item(f"junk-{k}", "А", b"png", "doodle")]
+        for k in range(3)
+    ]
+    doodles = [[[[0, 10 * i], [0, 10], [0, 1]]] for i in range(1, 8)]
+    trials = pool_trials(folds, doodles, seed=4)
+    assert trials == pool_trials(folds, doodles, seed=4), "reproducible for a seed"
+    assert [sum(t.kind == "doodle" for t in fold) for fold in trials] == [3, 2, 2]
+    wrong = [t for fold in trials for t in fold if t.kind == "wrong-letter"]
+    assert len(wrong) == 9, "the injected junk is not claimed again"
+    assert all(t.letter != t.id.rsplit("-", 1)[1] for t in wrong), "always another letter"
+    ids = [t.id for fold in trials for t in fold]
+    assert len(set(ids)) == len(ids) and not {t.id for fold in folds for t in fold} & set(ids)
+
+
+def test_wilson_interval_matches_the_textbook_values():
+    from comnist.evaluation import wilson_interval
+
+    assert wilson_interval(8, 10) == pytest.approx((0.490, 0.943), abs=1e-3)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.278), abs=1e-3)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
