@@ -152,31 +152,45 @@ def wilson_interval(caught: int, trials: int, z: float = 1.96) -> tuple[float, f
 
 
 def pool_figures(
-    kinds: list[str], flagged: list[bool], mix_wrong_letters: int, mix_false_positives: int
+    kinds: list[str],
+    flagged: list[bool],
+    mix_junk: dict[str, int],
+    mix_caught: dict[str, int],
+    mix_false_positives: int,
 ) -> dict:
-    """Recall and its interval per pool kind; the wrong-letter row precision the mix implies.
+    """Recall and its interval per pool kind, and the mix's figures with the pools' recalls.
 
-    With the pool's wrong-letter recall ``r``, the mix's ``mix_wrong_letters`` drawings of
-    another letter and its ``mix_false_positives`` genuine drawings flagged, the row precision
-    is ``r W / (r W + FP)``: the mix's own figure with its 80 draws of wrong letters replaced
-    by thousands.
+    The mix holds ``mix_junk[kind]`` junk drawings of each kind, of which it caught
+    ``mix_caught[kind]``, and flagged ``mix_false_positives`` genuine drawings. Replacing the
+    caught doodles and wrong letters by the pools' recall times the mix's count keeps the
+    mix's share and its genuine drawings but draws the junk by the thousand: the wrong-letter
+    row precision ``r W / (r W + FP)`` and the overall precision, recall and F1.
     """
     kinds_a, flagged_a = np.array(kinds), np.array(flagged, dtype=bool)
     figures: dict = {}
+    expected = dict(mix_caught)
     for kind in POOL_KINDS:
         trials = int((kinds_a == kind).sum())
         caught = int((flagged_a & (kinds_a == kind)).sum())
         low, high = wilson_interval(caught, trials)
+        recall = caught / trials if trials else float("nan")
         figures[kind] = {
             "trials": trials,
             "caught": caught,
-            "recall": caught / trials if trials else float("nan"),
+            "recall": recall,
             "interval": [low, high],
         }
-    expected = figures["wrong-letter"]["recall"] * mix_wrong_letters
+        if trials:
+            expected[kind] = recall * mix_junk.get(kind, 0)
+    wrong = expected.get("wrong-letter", 0.0)
     figures["wrong_letter_row_precision"] = (
-        expected / (expected + mix_false_positives) if expected + mix_false_positives else 0.0
+        wrong / (wrong + mix_false_positives) if wrong + mix_false_positives else 0.0
     )
+    caught_all = sum(expected.values())
+    precision = caught_all / (caught_all + mix_false_positives) if caught_all else 0.0
+    recall = caught_all / max(sum(mix_junk.values()), 1)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    figures["overall"] = {"precision": precision, "recall": recall, "f1": f1}
     return figures
 
 
@@ -422,11 +436,13 @@ def evaluate(
     results["final"] = results[final]
     final_flag = flags[final]
     if pooled:
+        final_flags = np.array(final_flag, dtype=bool)
         results["pool"] = pool_figures(
             pool_kinds,
             pool_flags,
-            int((kinds == "wrong-letter").sum()),
-            int(np.array(final_flag, dtype=bool)[~positive].sum()),
+            {kind: int((kinds == kind).sum()) for kind in JUNK_TYPES},
+            {kind: int((final_flags & (kinds == kind)).sum()) for kind in JUNK_TYPES},
+            int(final_flags[~positive].sum()),
         )
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -531,7 +547,9 @@ def print_table(results: dict) -> None:
                 f"{final}, pool of {what}: {figures['caught']} of {figures['trials']}"
                 f" caught, recall {figures['recall']:.3f} (95 % interval {low:.3f}-{high:.3f})"
             )
+        overall = pool["overall"]
         print(
-            f"{final}, wrong-letter row precision at this mix's share with the pool's recall:"
-            f" {pool['wrong_letter_row_precision']:.3f}"
+            f"{final}, this mix with the pools' recalls: F1 {overall['f1']:.3f}"
+            f" (P {overall['precision']:.3f} / R {overall['recall']:.3f}),"
+            f" wrong-letter row precision {pool['wrong_letter_row_precision']:.3f}"
         )

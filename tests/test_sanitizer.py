@@ -537,6 +537,25 @@ def test_pool_trials_claim_every_doodle_once_and_every_drawing_as_another_letter
     assert len(set(ids)) == len(ids) and not {t.id for fold in folds for t in fold} & set(ids)
 
 
+def test_pool_figures_put_the_pools_recalls_into_the_mix():
+    from comnist.evaluation import pool_figures
+
+    kinds = ["doodle"] * 10 + ["wrong-letter"] * 20
+    flagged = [True] * 9 + [False] + [True] * 18 + [False] * 2
+    figures = pool_figures(
+        kinds,
+        flagged,
+        {"doodle": 4, "mark": 4, "wrong-letter": 5},
+        {"doodle": 2, "mark": 4, "wrong-letter": 3},
+        1,
+    )
+    assert figures["doodle"]["caught"] == 9 and figures["wrong-letter"]["trials"] == 20
+    assert figures["wrong_letter_row_precision"] == pytest.approx(4.5 / 5.5)
+    caught = 0.9 * 4 + 4 + 0.9 * 5
+    assert figures["overall"]["precision"] == pytest.approx(caught / (caught + 1))
+    assert figures["overall"]["recall"] == pytest.approx(caught / 13)
+
+
 def test_wilson_interval_matches_the_textbook_values():
     from comnist.evaluation import wilson_interval
 
