@@ -7,6 +7,10 @@ drawings of another letter by the fold's writers. Each fold in turn is the test 
 (independent Gaussian, epsilon at the same quantile) and the final detector are fitted on the
 other folds (contaminated, without labels) and score it. Every drawing is thus scored exactly once,
 by models that never saw it nor its writer, and the figures are pooled over all folds.
+
+The mix holds about 80 junk drawings of each kind, too few to measure a recall within a few
+points; the final detector also scores pools (:func:`pool_trials`) of every judged doodle and of
+every genuine drawing claimed as another letter, reported with 95 % intervals.
 """
 
 from __future__ import annotations
@@ -30,9 +34,7 @@ from .uniqid import group_by_time
 JUNK_SHARE = 0.05
 FOLDS = 5
 JUNK_TYPES = ("doodle", "mark", "wrong-letter")
-# The 5 % mix holds about 80 doodles and 80 wrong letters, so one of them moves a recall by more
-# than a point. The pools (:func:`pool_trials`) measure the same recalls on every judged doodle
-# and on every genuine drawing claimed as another letter.
+# The junk kinds :func:`pool_trials` draws by the thousand.
 POOL_KINDS = ("doodle", "wrong-letter")
 
 
