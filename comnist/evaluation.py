@@ -185,14 +185,13 @@ def pool_figures(
         if trials:
             expected[kind] = recall * mix_junk.get(kind, 0)
     wrong = expected.get("wrong-letter", 0.0)
-    figures["wrong_letter_row_precision"] = (
-        wrong / (wrong + mix_false_positives) if wrong + mix_false_positives else 0.0
-    )
+    figures["wrong_letter_row_precision"] = precision_recall_f1(
+        wrong, wrong + mix_false_positives, mix_junk.get("wrong-letter", 0)
+    )["precision"]
     caught_all = sum(expected.values())
-    precision = caught_all / (caught_all + mix_false_positives) if caught_all else 0.0
-    recall = caught_all / max(sum(mix_junk.values()), 1)
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    figures["overall"] = {"precision": precision, "recall": recall, "f1": f1}
+    figures["overall"] = precision_recall_f1(
+        caught_all, caught_all + mix_false_positives, sum(mix_junk.values())
+    )
     return figures
 
 
@@ -211,12 +210,18 @@ def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
+def precision_recall_f1(caught: float, flagged: float, positives: float) -> dict[str, float]:
+    """Precision, recall and F1 from counts (which may be expected, fractional counts)."""
+    precision = caught / flagged if flagged else 0.0
+    recall = caught / positives if positives else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
 def metrics(flagged: np.ndarray, scores: np.ndarray, positive: np.ndarray) -> dict[str, float]:
     tp = float((flagged & positive).sum())
-    precision = tp / max(flagged.sum(), 1)
-    recall = tp / max(positive.sum(), 1)
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "auc": roc_auc(scores, positive)}
+    counts = precision_recall_f1(tp, flagged.sum(), positive.sum())
+    return counts | {"auc": roc_auc(scores, positive)}
 
 
 def split_by_writer(
