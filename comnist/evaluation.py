@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from chalicelib.raster import render_png
+from sanitizer.model import id_hash
 from sanitizer.nonletters import framed_doodle, tuning_category
 
 from .uniqid import group_by_time
@@ -277,6 +278,19 @@ def _class_probabilities(package, models, alphabet: str, item: Item, sample) -> 
     return dict(zip(labels, probs.tolist(), strict=True))
 
 
+def training_share(samples: list, fraction: float) -> list:
+    """The samples whose id hashes fall in the first ``fraction`` of the hash range.
+
+    Reproducible and nested: a smaller share is part of every larger one, and junk is kept in
+    the same proportion as the genuine drawings.
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"a training share must be in (0, 1], not {fraction}")
+    if fraction == 1.0:
+        return samples
+    return [s for s in samples if id_hash(s.id) < fraction * 2**32]
+
+
 def _score(package, models, alphabet: str, item: Item):
     """``package``'s verdict on ``item`` as a new drawing of its claimed letter."""
     return package.score_drawing(
@@ -298,6 +312,7 @@ def evaluate(
     current: Path | None = None,
     starter_only: bool = False,
     pooled: bool = True,
+    train_fraction: float = 1.0,
 ) -> dict:
     """Run the evaluation, print the side-by-side table and return the figures.
 
@@ -309,6 +324,8 @@ def evaluate(
     sanitizer's own default, which knows nothing of the 5 % injected here). ``starter_only``
     measures the starter alone, which needs no fitting (minutes instead of an hour).
     ``pooled`` also scores :func:`pool_trials` with the final detector (:func:`pool_figures`).
+    ``train_fraction`` fits every detector on that share of each fold's training drawings
+    (:func:`training_share`), to see how the figures move with the collection's size.
     """
     import sanitizer
 
@@ -362,7 +379,7 @@ def evaluate(
                 for item in fold
                 if (s := extracted[name][item.id]) is not None
             ]
-            models[name] = package.fit_models(training, **options)
+            models[name] = package.fit_models(training_share(training, train_fraction), **options)
         print(f"fold {k + 1}/{len(folds)}: scoring {len(held_out)}")
         for item in held_out:
             test.append(item)

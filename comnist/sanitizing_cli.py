@@ -109,6 +109,16 @@ def run_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def _share(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError:
+        share = float("nan")
+    if not 0.0 < share <= 1.0:
+        raise argparse.ArgumentTypeError(f"a share in (0, 1] is needed, not {text!r}")
+    return share
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
 
@@ -121,6 +131,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         current=args.current,
         starter_only=args.starter_only,
         pooled=not args.no_pools,
+        train_fraction=args.train_fraction,
     )
     return 0
 
@@ -214,6 +225,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-pools",
         action="store_true",
         help="skip the pools: every judged doodle and every drawing claimed as another letter",
+    )
+    parser.add_argument(
+        "--train-fraction",
+        type=_share,
+        default=1.0,
+        help="fit on this share of each fold's training drawings (by id hash), e.g. 0.5",
     )
     parser.set_defaults(run=run_evaluate)
 

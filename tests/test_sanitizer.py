@@ -562,3 +562,23 @@ def test_wilson_interval_matches_the_textbook_values():
     assert wilson_interval(8, 10) == pytest.approx((0.490, 0.943), abs=1e-3)
     assert wilson_interval(0, 10) == pytest.approx((0.0, 0.278), abs=1e-3)
     assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_a_training_share_is_reproducible_nested_and_refuses_a_bad_fraction(capsys):
+    from comnist.cli import main
+    from comnist.evaluation import Item, training_share
+
+    rng = random.Random(3)
+    samples = [Item(drawing_id(rng), "А", b"", "genuine") for _ in range(2000)]
+    half, quarter = training_share(samples, 0.5), training_share(samples, 0.25)
+    assert 900 < len(half) < 1100 and 400 < len(quarter) < 600
+    assert {s.id for s in quarter} <= {s.id for s in half}
+    assert [s.id for s in training_share(list(reversed(samples)), 0.5)] == [
+        s.id for s in reversed(half)
+    ]
+    assert training_share(samples, 1.0) == samples
+    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+        training_share(samples, 0.0)
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--train-fraction", "1.5"])
+    assert "a share in (0, 1] is needed, not '1.5'" in capsys.readouterr().err
