@@ -426,6 +426,7 @@ def evaluate(
     results: dict = {
         "alphabet": alphabet,
         "seed": seed,
+        "train_fraction": train_fraction,
         "folds": len(folds),
         "test": len(test),
         "junk_in_test": int(positive.sum()),
@@ -534,6 +535,11 @@ def print_table(results: dict) -> None:
         f" {results['test']} drawings scored once each ({results['junk_in_test']} junk:"
         + ", ".join(f" {n} {kind}" for kind, n in results["junk_by_kind"].items())
         + "; doodles only from categories never tuned on)"
+        + (
+            f"; fitted on {results['train_fraction'] * 100:g} % of each fold's training drawings"
+            if results.get("train_fraction", 1.0) < 1.0
+            else ""
+        )
     )
     print(f"{'':14}" + "".join(f"{name:>22}" for name in names))
     print(f"{'':14}" + "   prec recall     F1" * len(names))

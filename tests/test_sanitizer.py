@@ -473,7 +473,7 @@ def test_mark_csv_records_verdicts(tmp_path, collection):
 
 
 def test_evaluate_scores_every_drawing_once_by_writer_folds(tmp_path, capsys):
-    from comnist.evaluation import evaluate, load_doodles
+    from comnist.evaluation import evaluate, load_doodles, print_table
 
     rng = random.Random(31)
     root = tmp_path / "samples"
@@ -516,6 +516,9 @@ def test_evaluate_scores_every_drawing_once_by_writer_folds(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "ng_baseline" in table and "starter" in table and "new" in table
     assert "pool of every genuine drawing, claimed as another letter" in table
+    assert "fitted on" not in table and results["train_fraction"] == 1.0
+    print_table({**results, "train_fraction": 0.5})
+    assert "; fitted on 50 % of each fold's training drawings" in capsys.readouterr().out
 
 
 def test_pool_trials_claim_every_doodle_once_and_every_drawing_as_another_letter():
