@@ -537,7 +537,7 @@ def print_table(results: dict) -> None:
         + "; doodles only from categories never tuned on)"
         + (
             f"; fitted on {results['train_fraction'] * 100:g} % of each fold's training drawings"
-            if results.get("train_fraction", 1.0) < 1.0
+            if results["train_fraction"] < 1.0
             else ""
         )
     )

@@ -110,12 +110,13 @@ def run_review(args: argparse.Namespace) -> int:
 
 
 def _share(text: str) -> float:
+    from .evaluation import training_share
+
     try:
         share = float(text)
+        training_share([], share)  # the range check evaluate applies
     except ValueError:
-        share = float("nan")
-    if not 0.0 < share <= 1.0:
-        raise argparse.ArgumentTypeError(f"a share in (0, 1] is needed, not {text!r}")
+        raise argparse.ArgumentTypeError(f"a share in (0, 1] is needed, not {text!r}") from None
     return share
 
 
