@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= data
+SITE ?= build/site
 SITE_URL ?= http://127.0.0.1:$(PORT)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -20,11 +21,11 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 site: setup
-	$(BIN)/python build_site.py --out build/site --site-url $(SITE_URL) --contributors-data $(DATA)/contributors \
+	$(BIN)/python build_site.py --out $(SITE) --site-url $(SITE_URL) --contributors-data $(DATA)/contributors \
 		--drawings-data $(DATA)/drawings
 
 run: site
-	$(BIN)/comnist serve --host $(HOST) --port $(PORT) --data $(DATA) --site build/site
+	$(BIN)/comnist serve --host $(HOST) --port $(PORT) --data $(DATA) --site $(SITE)
 
 # Debian's Chromium drives the browser tests (Playwright cannot download its own browsers here).
 browser:

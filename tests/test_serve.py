@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -94,6 +95,40 @@ def test_posted_drawing_is_stored_tagged_listed_and_survives_restart(server):
     assert [row["id"] for row in comnist_list(server.data)] == [body["id"]]
     status, _, data = server.request("GET", "/api/stats")
     assert json.loads(data)["alphabets"]["cyrillic"]["letters"]["Ж"] == 1
+
+
+def test_make_run_builds_the_site_serves_it_and_collects_a_drawing(tmp_path):
+    """The README's first command, as the maintainer types it (with a free port and folders)."""
+    served = ServedSystem(tmp_path / "data", tmp_path / "site")
+    command = ["make", "run", f"PORT={served.port}", f"DATA={served.data}", f"SITE={served.site}"]
+    log = tmp_path / "make-run.log"
+    # Its own session, so that stopping make also stops the server it started.
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                served.request("GET", "/api/stats")
+                break
+            except OSError:
+                assert process.poll() is None, log.read_text(errors="replace")
+                assert time.monotonic() < deadline, "make run never answered"
+                time.sleep(0.2)
+        status, _, page = served.request("GET", "/ru/")
+        assert status == 200 and b'<html lang="ru">' in page
+        assert f"http://127.0.0.1:{served.port}/ru/".encode() in page  # shared links point here
+        recognizer = re.search(rb'"script": "(/assets/recognizer\.[0-9a-f]+\.js)"', page)
+        assert recognizer and served.request("GET", recognizer.group(1).decode())[0] == 200
+
+        body = drawing_body()
+        assert post_drawing(served, body)[0] == 201
+        row = wait_for_status(served.data, body["id"])
+        assert row["letter"] == "Ж" and row["status"] in ("unscored", "ok", "suspicious")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
 
 
 def test_bad_input_over_http_is_refused_and_nothing_written(server):
