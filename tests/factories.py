@@ -66,45 +66,62 @@ class ServedSystem:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: Any = None
 
-    def start(self) -> None:
-        import subprocess
+    def command(self) -> list[str]:
+        """The command that starts the system."""
         import sys
+
+        return [
+            sys.executable,
+            "-m",
+            "comnist",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data",
+            str(self.data),
+            "--site",
+            str(self.site),
+        ]
+
+    def start(self, timeout: float = 30) -> None:
+        """Start :meth:`command` and wait until the API answers; fail early if it exits."""
+        import subprocess
         import time
         from pathlib import Path
 
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "comnist",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--data",
-                str(self.data),
-                "--site",
-                str(self.site),
-            ],
-            cwd=Path(__file__).resolve().parent.parent,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        log = Path(self.data).parent / f"served-{self.port}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("wb") as output:
+            # Its own session, so that stopping it also stops whatever it started.
+            self.process = subprocess.Popen(
+                self.command(),
+                cwd=Path(__file__).resolve().parent.parent,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 self.request("GET", "/api/stats")
                 return
             except OSError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError("comnist serve did not start")
+        raise RuntimeError(
+            f"{self.command()[:4]} did not start:\n" + log.read_text(errors="replace")
+        )
 
     def stop(self) -> None:
+        import os
+        import signal
+
         if self.process:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict | None = None

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -97,25 +96,18 @@ def test_posted_drawing_is_stored_tagged_listed_and_survives_restart(server):
     assert json.loads(data)["alphabets"]["cyrillic"]["letters"]["Ж"] == 1
 
 
+class MadeSystem(ServedSystem):
+    """The system as ``make run`` starts it, on a free port with its own data and site folders."""
+
+    def command(self) -> list[str]:
+        return ["make", "run", f"PORT={self.port}", f"DATA={self.data}", f"SITE={self.site}"]
+
+
 def test_make_run_builds_the_site_serves_it_and_collects_a_drawing(tmp_path):
     """The README's first command, as the maintainer types it (with a free port and folders)."""
-    served = ServedSystem(tmp_path / "data", tmp_path / "site")
-    command = ["make", "run", f"PORT={served.port}", f"DATA={served.data}", f"SITE={served.site}"]
-    log = tmp_path / "make-run.log"
-    # Its own session, so that stopping make also stops the server it started.
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
-    )
+    served = MadeSystem(tmp_path / "data", tmp_path / "site")
+    served.start(timeout=180)  # make also builds the site first
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                served.request("GET", "/api/stats")
-                break
-            except OSError:
-                assert process.poll() is None, log.read_text(errors="replace")
-                assert time.monotonic() < deadline, "make run never answered"
-                time.sleep(0.2)
         status, _, page = served.request("GET", "/ru/")
         assert status == 200 and b'<html lang="ru">' in page
         assert f"http://127.0.0.1:{served.port}/ru/".encode() in page  # shared links point here
@@ -127,8 +119,7 @@ def test_make_run_builds_the_site_serves_it_and_collects_a_drawing(tmp_path):
         row = wait_for_status(served.data, body["id"])
         assert row["letter"] == "Ж" and row["status"] in ("unscored", "ok", "suspicious")
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
+        served.stop()
 
 
 def test_bad_input_over_http_is_refused_and_nothing_written(server):
