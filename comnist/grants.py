@@ -1,7 +1,7 @@
 """What each deployed Lambda function may do: one table, the source of every IAM policy.
 
 ``comnist bootstrap`` writes each function's policy file from :data:`GRANTS`, and a test checks
-the README's table against it. A resource names a bucket by its role, ``<drawings>`` or
+the table in docs/deploying.md against it. A resource names a bucket by its role, ``<drawings>`` or
 ``<contributors>``, followed by the keys a grant covers (no key: the bucket itself, for
 ``s3:ListBucket``); ``<log group>`` is the function's own CloudWatch log group. Storing a new kind
 of object is one new row here.

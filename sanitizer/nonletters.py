@@ -13,7 +13,7 @@ classifier also learns a class :data:`NOT_A_LETTER` from the pictures shipped in
   teaches the class, so that the evaluation (:mod:`comnist.evaluation`) judges the detector on
   kinds of doodles it has never seen. Fonts are not hands: with these, the share of such
   unseen doodles caught rose from 0.76 to 0.90 on one writer split of the 2017 drawings (same
-  threshold), and was 0.91-0.93 on two more that no choice was made on (see the README).
+  threshold), and was 0.91-0.93 on two more that no choice was made on (see docs/sanitizer.md).
   Each classifier learns from the doodles before any symbol (:func:`choose_nonletters`; the
   file flags them, :func:`hand_drawn_nonletters`).
 

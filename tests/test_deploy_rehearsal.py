@@ -1,6 +1,6 @@
-"""The README's deploy, rehearsed for real against moto in server mode.
+"""The deploy of docs/deploying.md, rehearsed for real against moto in server mode.
 
-The maintainer's commands run as subprocesses, as the README gives them: ``comnist bootstrap``,
+The maintainer's commands run as subprocesses, as docs/deploying.md gives them: ``comnist bootstrap``,
 ``chalice deploy``, ``comnist bootstrap`` again (it routes the site's ``/api/*`` to the API),
 ``build_site.py ... --deploy``, and ``chalice delete`` at the end. They run
 on a copy of ``collector/`` (``bootstrap --chalice-dir`` points there) so that the repository's
@@ -27,7 +27,7 @@ import sys
 import uuid
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ import pytest
 from chalicelib.keys import DrawingRef
 from comnist.grants import GRANTS, function_policy, lambda_name, policy_grants
 from comnist.local import s3_object_created_event
+from doccommands import command_shape, documented_shapes
 from factories import drawing_body, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +58,9 @@ class Rehearsal:
     site_url: str
     api_url: str
     outputs: dict[str, str]
+    # Every command run, as its argv: the deploy's are compared with docs/deploying.md.
+    commands: list[list[str]] = field(default_factory=list)
+    deploy_commands: list[list[str]] = field(default_factory=list)
 
     def client(self, service: str) -> Any:
         import boto3
@@ -67,6 +71,7 @@ class Rehearsal:
         return session.client(service, endpoint_url=self.endpoint)
 
     def run(self, *argv: str | Path, cwd: Path) -> str:
+        self.commands.append([str(a) for a in argv])
         result = subprocess.run(
             [str(a) for a in argv],
             cwd=cwd,
@@ -154,6 +159,7 @@ def rehearsal(tmp_path_factory) -> Iterator[Rehearsal]:
             f"s3://{stage.names['site']}",
             cwd=work,
         )
+        stage.deploy_commands = list(stage.commands)
         yield stage
     finally:
         server.stop()
@@ -162,6 +168,17 @@ def rehearsal(tmp_path_factory) -> Iterator[Rehearsal]:
 def function_configuration(rehearsal: Rehearsal, function: str) -> dict[str, Any]:
     name = lambda_name(APP, STAGE, function)
     return rehearsal.client("lambda").get_function_configuration(FunctionName=name)
+
+
+def test_the_deploy_runs_the_commands_the_docs_give(rehearsal):
+    """docs/deploying.md's commands, in order, are the ones rehearsed (``make setup`` aside: the
+    rehearsal deploys from the Python that runs the tests; ``--chalice-dir`` is its one addition)."""
+    documented = documented_shapes(ROOT / "docs" / "deploying.md", "# Deploying to AWS", ("make",))
+    rehearsed = [
+        command_shape([word for word in argv if word != "--chalice-dir"])
+        for argv in rehearsal.deploy_commands
+    ]
+    assert rehearsed == documented
 
 
 def test_every_function_is_deployed_with_its_settings(rehearsal):

@@ -1,6 +1,6 @@
 """Validation of what clients send. Every refusal is an :class:`ApiError` with a clear message.
 
-Limits (also in the README):
+Limits (also in docs/api.md):
 
 * request body: at most ``MAX_BODY_BYTES`` (256 KiB), UTF-8 JSON object, no NaN/Infinity;
 * strokes: 1..``MAX_STROKES`` (64), each 1..``MAX_POINTS_PER_STROKE`` (1,000) points,
