@@ -14,11 +14,11 @@ from typing import Any
 from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent, S3Event
 
-from chalicelib import config, events, intake, stats
-from chalicelib.stage import drawings_bucket_name, refit_rate_hours
+from chalicelib import config, events, intake, origin, stats
+from chalicelib.stage import drawings_bucket_name, refit_rate_hours, sweep_rate_hours
+from chalicelib.storage import StorageUnavailable
 from chalicelib.validation import (
     ApiError,
-    country_from_headers,
     parse_json_object,
     validate_contributor,
     validate_drawing,
@@ -86,6 +86,14 @@ def one_refusal_form(event: Any, get_response: Callable[[Any], Response]) -> Res
 
 
 @app.middleware("http")
+def only_through_cloudfront(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """A stage with an origin secret answers only what its CloudFront distribution forwards."""
+    if origin.refused(event.headers or {}, config.origin_secret()):
+        return json_response(403, {"error": "this API answers through the site's address only"})
+    return get_response(event)
+
+
+@app.middleware("http")
 def allow_site_origins(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """CORS for the configured site origins only."""
     response = get_response(event)
@@ -119,8 +127,10 @@ def preflight() -> Response:
 def post_drawing() -> Response:
     def handle() -> tuple[int, Any]:
         drawing = validate_drawing(json_body())
-        country = country_from_headers(dict(app.current_request.headers))
-        return intake.submit_drawing(config.drawings_store(), drawing, country=country)
+        country = origin.viewer_country(app.current_request.headers, config.origin_secret())
+        return intake.submit_drawing(
+            config.drawings_store(), drawing, country=country, per_hour=config.session_cap()
+        )
 
     return answer(handle)
 
@@ -136,7 +146,11 @@ def post_contributor() -> Response:
 
 @app.route("/stats", methods=["GET"])
 def get_stats() -> Response:
-    body = stats.public_stats(config.drawings_store(), config.community_goal())
+    try:
+        body = stats.public_stats(config.drawings_store(), config.community_goal())
+    except StorageUnavailable:
+        error = intake.unavailable()
+        return json_response(error.status, {"error": error.message}, error.headers)
     return json_response(200, body, {"Cache-Control": f"public, max-age={STATS_MAX_AGE}"})
 
 
@@ -169,3 +183,18 @@ def refit_and_rescore(event: CloudWatchEvent) -> dict[str, Any]:
         "refit %s, rescored %s, %d counted late", model.version, json.dumps(counts), recounted
     )
     return {"model": model.version, "counts": counts, "counted_late": recounted}
+
+
+@app.schedule(Rate(sweep_rate_hours(), unit=Rate.HOURS))
+def sweep_orphans(event: CloudWatchEvent) -> dict[str, Any]:
+    """Remove the claims and records that failed or abandoned uploads left without a drawing."""
+    from chalicelib import sweep
+
+    context = event.context
+
+    def should_stop() -> bool:
+        return context is not None and context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS
+
+    removed = sweep.sweep_orphans(config.drawings_store(), should_stop=should_stop)
+    app.log.info("swept %s", json.dumps(removed))
+    return removed

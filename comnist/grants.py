@@ -15,6 +15,7 @@ from typing import Any
 API = "api_handler"
 EVENT = "on_new_drawing"
 REFIT = "refit_and_rescore"
+SWEEP = "sweep_orphans"
 
 Grant = tuple[str, str]
 
@@ -42,16 +43,16 @@ SCORES_AND_COUNTS: tuple[Grant, ...] = (
 )
 
 GRANTS: dict[str, tuple[Grant, ...]] = {
-    # POST /drawings, POST /contributors, GET /stats: never a contributor's record read back.
+    # POST /drawings, POST /contributors, GET /stats: never a contributor's record read back,
+    # never a delete (a failed upload's leftovers are the sweep's).
     API: (
         ("s3:PutObject", "<drawings>/requests/*"),
         ("s3:GetObject", "<drawings>/requests/*"),
-        ("s3:DeleteObject", "<drawings>/requests/*"),
+        ("s3:PutObject", "<drawings>/limits/*"),
+        ("s3:GetObject", "<drawings>/limits/*"),
         ("s3:PutObject", "<drawings>/strokes/*"),
-        ("s3:DeleteObject", "<drawings>/strokes/*"),
         ("s3:PutObject", "<drawings>/drawings/*"),
         ("s3:GetObject", "<drawings>/drawings/*"),
-        ("s3:DeleteObject", "<drawings>/drawings/*"),
         ("s3:GetObject", "<drawings>/stats/*"),
         MISSING_IS_404,
         ("s3:PutObject", "<contributors>/contributors/*"),
@@ -62,6 +63,15 @@ GRANTS: dict[str, tuple[Grant, ...]] = {
     EVENT: (*SCORES_AND_COUNTS, MISSING_IS_404, *LOGS),
     # Refits the models from every drawing, re-tags them, counts those left uncounted.
     REFIT: (*SCORES_AND_COUNTS, ("s3:PutObject", "<drawings>/models/*"), MISSING_IS_404, *LOGS),
+    # Removes the claims and records that abandoned uploads left without a PNG; never a PNG.
+    SWEEP: (
+        ("s3:GetObject", "<drawings>/requests/*"),
+        ("s3:DeleteObject", "<drawings>/requests/*"),
+        ("s3:DeleteObject", "<drawings>/strokes/*"),
+        ("s3:GetObject", "<drawings>/drawings/*"),
+        MISSING_IS_404,
+        *LOGS,
+    ),
 }
 
 

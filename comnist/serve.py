@@ -18,6 +18,7 @@ import logging
 import queue
 import socket
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from pathlib import Path
@@ -28,6 +29,8 @@ from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException
 
 from chalicelib.mediatypes import content_type
+from chalicelib.storage import LocalStorage, StorageError
+from chalicelib.sweep import sweep_local
 from chalicelib.validation import MAX_BODY_BYTES
 
 from .local import load_app, local_system
@@ -42,6 +45,7 @@ APP_COPIES = 4
 MAX_REQUEST_BYTES = 4 * MAX_BODY_BYTES
 MAX_PATH_SEGMENT = 255  # a file name's limit on Linux and macOS
 LISTEN_BACKLOG = 1024
+SWEEP_EVERY_SECONDS = 3600
 CONNECTION_LIMIT = 1000
 NO_SUCH_ROUTE = (
     "no such route: the API has POST /api/drawings, POST /api/contributors and GET /api/stats"
@@ -193,6 +197,33 @@ class LocalSystem:
         )
 
 
+class Sweeper:
+    """Runs the orphan sweep on the local store at start and then every ``interval`` seconds."""
+
+    def __init__(self, store: LocalStorage, interval: float = SWEEP_EVERY_SECONDS) -> None:
+        self.store, self.interval = store, interval
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="sweep", daemon=True)
+
+    def __enter__(self) -> Sweeper:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                removed = sweep_local(self.store)
+                if any(removed.values()):
+                    log.warning("swept %s", json.dumps(removed))
+            except StorageError:  # a full or read-only disk: the next round tries again
+                log.exception("the sweep failed")
+            self.stopped.wait(self.interval)
+
+
 def lan_address() -> str:
     """This machine's address as other devices on its network would use it (best effort)."""
     try:
@@ -217,7 +248,7 @@ def serve(host: str, port: int, data_dir: Path, site_dir: Path) -> None:
         )
     # A burst queues requests for the four app copies; that is the design, not a warning.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    with local_system(data_dir) as (_, _, _, app_module):
+    with local_system(data_dir) as (drawings, _, _, app_module), Sweeper(drawings):
         server = waitress.create_server(
             LocalSystem(site_dir, GatewayPool(app_module)),
             host=host,

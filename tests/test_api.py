@@ -16,10 +16,16 @@ def stored_keys(store) -> list[str]:
     return sorted(store.list_keys())
 
 
-def test_drawing_is_stored_as_png_and_record(client, stores):
+def test_drawing_is_stored_as_png_and_record(client, stores, monkeypatch):
     drawings, _ = stores
     body = drawing_body()
-    response = post_json(client, "/drawings", body, **{"CloudFront-Viewer-Country": "DE"})
+    monkeypatch.setenv("COMNIST_ORIGIN_SECRET", "from-cloudfront")
+    response = post_json(
+        client,
+        "/drawings",
+        body,
+        **{"CloudFront-Viewer-Country": "DE", "X-Comnist-Origin": "from-cloudfront"},
+    )
     assert response.status_code == 201
     assert response.json_body == {"id": body["id"], "alphabet": "cyrillic", "letter": "Ж"}
 

@@ -320,15 +320,15 @@ def test_a_read_beside_a_half_done_local_write_never_pairs_a_new_etag_with_old_b
     store = LocalStorage(tmp_path / "drawings")
     store.put_json("stats/race.json", 1)
     half_done, read_done = threading.Event(), threading.Event()
-    write_file = LocalStorage._write_atomic
+    commit_file = LocalStorage._commit
 
-    def write_and_pause(path: Path, data: bytes) -> None:
-        write_file(path, data)
+    def commit_and_pause(staged: Path, path: Path) -> None:
+        commit_file(staged, path)
         if not half_done.is_set():  # one file of the object written, the others not yet
             half_done.set()
             read_done.wait(WAIT_SECONDS)
 
-    store._write_atomic = write_and_pause  # type: ignore[method-assign]
+    store._commit = commit_and_pause  # type: ignore[method-assign]
     writer = threading.Thread(target=lambda: store.put_json("stats/race.json", 2))
     writer.start()
     assert half_done.wait(WAIT_SECONDS)

@@ -126,8 +126,10 @@ def test_keys_that_could_escape_are_refused(store, key):
         store.put(key, b"x")
 
 
-def test_whole_path_on_s3_intake_event_stats(aws):
+def test_whole_path_on_s3_intake_event_stats(aws, monkeypatch):
     from chalice.test import Client
+
+    monkeypatch.setenv("COMNIST_ORIGIN_SECRET", "from-cloudfront")
 
     aws.create_bucket(Bucket="drawings")
     aws.create_bucket(Bucket="contributors")
@@ -137,7 +139,8 @@ def test_whole_path_on_s3_intake_event_stats(aws):
         app_module = load_app()
         body = drawing_body(letter="Ы")
         with Client(app_module.app) as client:
-            response = post_json(client, "/drawings", body, **{"CloudFront-Viewer-Country": "FR"})
+            headers = {"CloudFront-Viewer-Country": "FR", "X-Comnist-Origin": "from-cloudfront"}
+            response = post_json(client, "/drawings", body, **headers)
             assert response.status_code == 201
             key = DrawingRef("cyrillic", "Ы", body["id"]).png_key
             record = drawings.get_json(DrawingRef("cyrillic", "Ы", body["id"]).record_key)
@@ -150,10 +153,10 @@ def test_whole_path_on_s3_intake_event_stats(aws):
             assert result["status"] in ("unscored", "ok", "suspicious")
             app_module.on_new_drawing(event, LambdaContext())  # S3 delivers at least once
             assert drawings.get_tags(key)["status"] == result["status"]
-            stats = client.http.get("/stats").json_body["alphabets"]["cyrillic"]
+            stats = client.http.get("/stats", headers=headers).json_body["alphabets"]["cyrillic"]
             assert stats["letters"]["Ы"] == 1 and stats["total"] == 1
 
-            assert post_json(client, "/drawings", body).status_code == 200
+            assert post_json(client, "/drawings", body, **headers).status_code == 200
             assert sum(1 for k in drawings.list_keys("drawings/")) == 1
             assert list(contributors.list_keys()) == []
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .limits import DEFAULT_PER_HOUR
 from .storage import LocalStorage, S3Storage, Storage
 
 _stores: dict[str, Storage] = {}
@@ -51,3 +52,17 @@ def allowed_origins() -> frozenset[str]:
 def community_goal() -> int:
     """Drawings wanted per letter, shown on the site (``COMNIST_GOAL``, default 1,000)."""
     return int(os.environ.get("COMNIST_GOAL", "1000"))
+
+
+def session_cap() -> int:
+    """New drawings a session may send per letter and clock hour (``COMNIST_SESSION_CAP``, default 20)."""
+    return max(1, int(os.environ.get("COMNIST_SESSION_CAP", str(DEFAULT_PER_HOUR))))
+
+
+def origin_secret() -> str | None:
+    """The value only the stage's CloudFront distribution sends in ``X-Comnist-Origin``, if set.
+
+    ``comnist bootstrap`` generates one per stage. With it, the API answers only requests that
+    came through CloudFront, and only then trusts CloudFront's ``CloudFront-Viewer-Country``.
+    """
+    return os.environ.get("COMNIST_ORIGIN_SECRET") or None

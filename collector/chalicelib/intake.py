@@ -1,13 +1,19 @@
 """Accepting drawings and contributor records: the work behind ``POST /drawings`` and ``POST /contributors``.
 
-A drawing is written in three steps: the idempotency claim ``requests/<id>.json`` (a conditional
-write, so that two requests with one id cannot both claim it), the record, then the PNG. The PNG
-comes last because its creation is what makes the drawing exist: it fires the sanitizer event and
-is what listings and releases read. It is created conditionally (``If-None-Match: *``), so that of
-identical requests racing each other exactly one writes it and answers 201; the others answer 200,
-and no second write can strip the PNG's tags or fire a second event. If storage fails half-way,
-what was written is removed again and the client is told to retry; a retry with the same id and
-body finishes the job.
+A new drawing first takes a slot of its session's hourly cap (:mod:`chalicelib.limits`; beyond
+the cap the answer is 429). It is then written in three steps: the idempotency claim
+``requests/<id>.json`` (a conditional write, so that two requests with one id cannot both claim
+it), the record, then the PNG. The PNG comes last because its creation is what makes the drawing
+exist: it fires the sanitizer event and is what listings and releases read. It is created
+conditionally (``If-None-Match: *``), so that of identical requests racing each other exactly one
+writes it and answers 201; the others answer 200, and no second write can strip the PNG's tags or
+fire a second event.
+
+Nothing is ever deleted here (the API may not delete). A request whose id is already claimed by
+the same body is a replay: it takes no slot, and finishes what an earlier attempt left undone. If
+storage fails half-way, the client is told to retry (503); the retry with the same id and body
+finishes the job. A claim or record whose PNG never comes is an orphan, invisible to every reader
+(they all start from the PNGs), which :mod:`chalicelib.sweep` removes after an hour.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .keys import DrawingRef, contributor_created_key, contributor_key, request_key
+from .limits import DEFAULT_PER_HOUR, admit
 from .raster import render_png
 from .storage import NotFound, PreconditionFailed, Storage, StorageUnavailable
 from .validation import ApiError, Contributor, Drawing
@@ -62,52 +69,74 @@ def claim_id(
     try:
         existing = store.get_json(request_key(drawing_id))
     except NotFound:
-        # The claim vanished between the two calls (a failed attempt cleaned up): claim again.
+        # The claim vanished between the two calls (the sweep took an old orphan): claim again.
         store.put_json(request_key(drawing_id), claim, if_none_match=True)
         return claim, True
-    if existing.get("body_sha256") != digest:
+    return check_claim(existing, digest), False
+
+
+def check_claim(claim: dict[str, Any], digest: str) -> dict[str, Any]:
+    """Return ``claim`` if it was made for the body with ``digest``, else raise a 409."""
+    if claim.get("body_sha256") != digest:
         raise ApiError(409, "a different drawing was already stored under this id; use a new id")
-    return existing, False
+    return claim
 
 
-def store_drawing(
-    store: Storage, ref: DrawingRef, png: bytes, record: dict[str, Any], *, release_claim: bool
-) -> bool:
+def existing_claim(store: Storage, drawing_id: str) -> dict[str, Any] | None:
+    """The claim on ``drawing_id``, or ``None`` if the id is new."""
+    try:
+        return store.get_json(request_key(drawing_id))
+    except NotFound:
+        return None
+
+
+def store_drawing(store: Storage, ref: DrawingRef, png: bytes, record: dict[str, Any]) -> bool:
     """Write a drawing's record, then create its PNG; return whether this call created the PNG.
 
     Both writes are conditional: a record or PNG already written by an identical request is kept
-    as it is. On failure, a request that made the claim (``release_claim``) removes what it wrote
-    and the claim. A replay that found the claim removes nothing: the request that owns the claim
-    writes the same objects, and may already have written them.
+    as it is. A failure leaves what was written for the retry to finish (or the sweep to remove).
     """
+    with contextlib.suppress(PreconditionFailed):
+        store.put_json(ref.record_key, record, if_none_match=True)
     try:
-        with contextlib.suppress(PreconditionFailed):
-            store.put_json(ref.record_key, record, if_none_match=True)
-        try:
-            store.put(ref.png_key, png, content_type="image/png", if_none_match=True)
-        except PreconditionFailed:
-            return False
-        return True
-    except StorageUnavailable:
-        if release_claim:
-            for key in (ref.png_key, ref.record_key, request_key(ref.id)):
-                with contextlib.suppress(Exception):
-                    store.delete(key)
-        raise
+        store.put(ref.png_key, png, content_type="image/png", if_none_match=True)
+    except PreconditionFailed:
+        return False
+    return True
+
+
+def parse_time(value: str) -> datetime:
+    """The moment of an ISO 8601 time such as :func:`utc_now` gives."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def submit_drawing(
-    store: Storage, drawing: Drawing, *, country: str | None = None, now: str | None = None
+    store: Storage,
+    drawing: Drawing,
+    *,
+    country: str | None = None,
+    now: str | None = None,
+    per_hour: int = DEFAULT_PER_HOUR,
 ) -> tuple[int, dict[str, str]]:
-    """Store a validated drawing once; return ``(201, answer)`` or ``(200, answer)`` for a replay."""
+    """Store a validated drawing once; return ``(201, answer)`` or ``(200, answer)`` for a replay.
+
+    Raises :class:`ApiError` 409 (the id holds another drawing), 429 (the session's cap for this
+    letter and hour is reached; replays are never refused) or 503 (storage failed; retry).
+    """
     ref = DrawingRef(drawing.alphabet, drawing.letter, drawing.id)
     answer = {"id": drawing.id, "alphabet": drawing.alphabet, "letter": drawing.letter}
     canonical = drawing.canonical()
     digest = body_digest(canonical)
+    now = now or utc_now()
     try:
-        claim, created_claim = claim_id(store, drawing.id, digest, ref.png_key, now or utc_now())
-        if not created_claim and store.exists(ref.png_key):
-            return 200, answer
+        claim = existing_claim(store, drawing.id)
+        if claim is not None:
+            check_claim(claim, digest)
+            if store.exists(ref.png_key):
+                return 200, answer
+        else:
+            admit(store, drawing.session, ref, parse_time(now), per_hour)
+            claim, _ = claim_id(store, drawing.id, digest, ref.png_key, now)
         record = {
             **canonical,
             "code_point": ref.code_point,
@@ -117,7 +146,7 @@ def submit_drawing(
             "body_sha256": digest,
         }
         png = render_png(drawing.strokes, drawing.canvas_width, drawing.canvas_height)
-        created = store_drawing(store, ref, png, record, release_claim=created_claim)
+        created = store_drawing(store, ref, png, record)
     except StorageUnavailable:
         raise unavailable() from None
     return (201 if created else 200), answer

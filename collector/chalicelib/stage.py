@@ -47,9 +47,19 @@ def drawings_bucket_name(config_path: Path = CONFIG_PATH) -> str:
     return stage_setting("COMNIST_DRAWINGS_BUCKET", LOCAL_BUCKET, config_path)
 
 
+def hours_setting(name: str, config_path: Path = CONFIG_PATH, default: int = 24) -> int:
+    """A schedule's hours between runs, at least one, from the stage setting ``name``."""
+    try:
+        return max(1, int(stage_setting(name, str(default), config_path)))
+    except ValueError:
+        return default
+
+
 def refit_rate_hours(config_path: Path = CONFIG_PATH) -> int:
     """Hours between scheduled refit-and-rescore runs (``COMNIST_REFIT_RATE_HOURS``, default 24)."""
-    try:
-        return max(1, int(stage_setting("COMNIST_REFIT_RATE_HOURS", "24", config_path)))
-    except ValueError:
-        return 24
+    return hours_setting("COMNIST_REFIT_RATE_HOURS", config_path)
+
+
+def sweep_rate_hours(config_path: Path = CONFIG_PATH) -> int:
+    """Hours between orphan sweeps (``COMNIST_SWEEP_RATE_HOURS``, default 24)."""
+    return hours_setting("COMNIST_SWEEP_RATE_HOURS", config_path)

@@ -9,6 +9,7 @@ that path, its metadata lives in ``.meta/<key>.json`` and its tags in ``.tags/<k
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -54,6 +55,14 @@ class ObjectInfo:
     etag: str
     content_type: str
     metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    """A key as a listing gives it, with when it was last written (seconds since the epoch)."""
+
+    key: str
+    modified: float
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,10 @@ class Storage(ABC):
         without walking what comes before, as S3's ``StartAfter`` does.
         """
 
+    def list_objects(self, prefix: str = "") -> Iterator[ListedObject]:
+        """Yield the objects under ``prefix`` in :meth:`list_keys` order, with their write times."""
+        raise NotImplementedError(f"{type(self).__name__} does not list write times")
+
     @abstractmethod
     def get_tags(self, key: str) -> dict[str, str]:
         """Return the object's tags, or raise :class:`NotFound`."""
@@ -171,6 +184,10 @@ class LocalStorage(Storage):
     file is replaced atomically, an object's data is written before its ``.meta`` file (which
     makes it exist), and the ETag a read reports is computed from the bytes that read returned,
     so a conditional write can never pass on data older than the ETag it was given.
+
+    A write first stages every file of the object (data, tags, metadata) beside its target, then
+    renames them into place; renames need no space. A full disk, a read-only or unwritable folder
+    fails while staging, before anything changed, and is raised as :class:`StorageUnavailable`.
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -187,6 +204,16 @@ class LocalStorage(Storage):
             raise ValueError(f"invalid object key {key!r}")
         return path.with_name(path.name + ".json") if area else path
 
+    @staticmethod
+    @contextlib.contextmanager
+    def _os_errors(key: str) -> Iterator[None]:
+        """The file system's failures (full, read-only, no permission...) as :class:`StorageUnavailable`."""
+        try:
+            yield
+        except OSError as exc:
+            reason = errno.errorcode.get(exc.errno or 0, "") or type(exc).__name__
+            raise StorageUnavailable(f"local storage {reason} on {key}: {exc.strerror}") from exc
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         lock_path = self.root / ".lock"
@@ -198,17 +225,27 @@ class LocalStorage(Storage):
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     @staticmethod
-    def _write_atomic(path: Path, data: bytes) -> None:
+    def _stage(path: Path, data: bytes) -> Path:
+        """Write ``data`` to a temporary file beside ``path``; return the temporary file."""
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-            os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+        return Path(tmp)
+
+    @staticmethod
+    def _commit(staged: Path, path: Path) -> None:
+        """Put a staged file in place, atomically."""
+        os.replace(staged, path)
+
+    @classmethod
+    def _write_atomic(cls, path: Path, data: bytes) -> None:
+        cls._commit(cls._stage(path, data), path)
 
     def _read_meta(self, key: str) -> dict[str, Any] | None:
         try:
@@ -230,21 +267,34 @@ class LocalStorage(Storage):
         path = self._path(key)
         tags = check_tags(tags or {})
         meta = {"content_type": content_type, "metadata": dict(metadata or {})}
-        with self._locked():
+        tags_path, meta_path = self._path(key, ".tags"), self._path(key, ".meta")
+        with self._os_errors(key), self._locked():
             current = self._current_etag(key)
             if if_none_match and current is not None:
                 raise PreconditionFailed(f"{key} already exists")
             if if_match is not None and current != if_match:
                 raise PreconditionFailed(f"{key} changed since it was read")
-            # Data and tags first, metadata last: an object exists once its metadata does.
-            self._write_atomic(path, data)
-            # A new object starts with the tags of its PUT only, as on S3.
-            with contextlib.suppress(FileNotFoundError):
-                self._path(key, ".tags").unlink()
+            files = [(path, data)]
             if tags:
-                tag_data = json.dumps(tags, ensure_ascii=False, sort_keys=True).encode()
-                self._write_atomic(self._path(key, ".tags"), tag_data)
-            self._write_atomic(self._path(key, ".meta"), json.dumps(meta).encode())
+                files.append(
+                    (tags_path, json.dumps(tags, ensure_ascii=False, sort_keys=True).encode())
+                )
+            files.append((meta_path, json.dumps(meta).encode()))
+            staged: list[tuple[Path, Path]] = []
+            try:
+                for target, content in files:
+                    staged.append((self._stage(target, content), target))
+                # Data and tags first, metadata last: an object exists once its metadata does.
+                for temporary, target in staged:
+                    if target == meta_path and not tags:
+                        # A new object starts with the tags of its PUT only, as on S3.
+                        with contextlib.suppress(FileNotFoundError):
+                            tags_path.unlink()
+                    self._commit(temporary, target)
+            finally:
+                for temporary, _ in staged:
+                    with contextlib.suppress(FileNotFoundError):
+                        temporary.unlink()
         return etag_of(data)
 
     def _current_etag(self, key: str) -> str | None:
@@ -257,13 +307,14 @@ class LocalStorage(Storage):
             return None
 
     def get(self, key: str) -> StoredObject:
-        meta = self._read_meta(key)
-        if meta is None:
-            raise NotFound(key)
-        try:
-            data = self._path(key).read_bytes()
-        except FileNotFoundError as exc:
-            raise NotFound(key) from exc
+        with self._os_errors(key):
+            meta = self._read_meta(key)
+            if meta is None:
+                raise NotFound(key)
+            try:
+                data = self._path(key).read_bytes()
+            except FileNotFoundError as exc:
+                raise NotFound(key) from exc
         info = ObjectInfo(key, len(data), etag_of(data), meta["content_type"], meta["metadata"])
         return StoredObject(info, data)
 
@@ -274,7 +325,7 @@ class LocalStorage(Storage):
             return None
 
     def delete(self, key: str) -> None:
-        with self._locked():
+        with self._os_errors(key), self._locked():
             for path in (self._path(key, ".meta"), self._path(key), self._path(key, ".tags")):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
@@ -282,14 +333,23 @@ class LocalStorage(Storage):
     def list_keys(self, prefix: str = "", start_after: str = "") -> Iterator[str]:
         directory, _, _ = prefix.rpartition("/")
         start = self.root / directory if directory else self.root
-        if start.is_dir():
-            base = f"{directory}/" if directory else ""
-            after = start_after.encode()
-            yield from (
-                key
-                for key in self._walk(start, base)
-                if key.startswith(prefix) and key.encode() > after
-            )
+        with self._os_errors(prefix or "/"):
+            if start.is_dir():
+                base = f"{directory}/" if directory else ""
+                after = start_after.encode()
+                yield from (
+                    key
+                    for key in self._walk(start, base)
+                    if key.startswith(prefix) and key.encode() > after
+                )
+
+    def list_objects(self, prefix: str = "") -> Iterator[ListedObject]:
+        for key in self.list_keys(prefix):
+            try:
+                modified = self._path(key, ".meta").stat().st_mtime
+            except FileNotFoundError:
+                continue  # not an object (yet): its metadata makes it one
+            yield ListedObject(key, modified)
 
     def _walk(self, directory: Path, base: str) -> Iterator[str]:
         """Yield the keys under ``directory`` in S3's order: byte-wise lexicographic by full key."""
@@ -306,20 +366,59 @@ class LocalStorage(Storage):
                 yield base + name
 
     def get_tags(self, key: str) -> dict[str, str]:
-        if self._read_meta(key) is None:
-            raise NotFound(key)
-        try:
-            return json.loads(self._path(key, ".tags").read_bytes())
-        except FileNotFoundError:
-            return {}
+        with self._os_errors(key):
+            if self._read_meta(key) is None:
+                raise NotFound(key)
+            try:
+                return json.loads(self._path(key, ".tags").read_bytes())
+            except FileNotFoundError:
+                return {}
 
     def put_tags(self, key: str, tags: dict[str, str]) -> None:
         check_tags(tags)
-        with self._locked():
+        with self._os_errors(key), self._locked():
             if self._read_meta(key) is None:
                 raise NotFound(key)
             data = json.dumps(tags, ensure_ascii=False, sort_keys=True).encode()
             self._write_atomic(self._path(key, ".tags"), data)
+
+    def remove_partial_writes(self, older_than: float) -> int:
+        """Remove what interrupted writes left (staged files, data without metadata); return how many.
+
+        Only files last changed before ``older_than`` (seconds since the epoch) go, so that no
+        write in progress loses its files.
+        """
+        removed = 0
+        with self._os_errors("/"):
+            for directory, folders, files in os.walk(self.root):
+                if Path(directory) == self.root:  # the metadata and tag areas have their own pass
+                    folders[:] = [f for f in folders if not f.startswith(".")]
+                for name in files:
+                    path = Path(directory) / name
+                    if self._is_partial(path) and path.stat().st_mtime < older_than:
+                        path.unlink(missing_ok=True)
+                        removed += 1
+            for area in (".meta", ".tags"):
+                base = self.root / area
+                for directory, _, files in os.walk(base):
+                    for name in files:
+                        path = Path(directory) / name
+                        if name.startswith(".tmp-") and path.stat().st_mtime < older_than:
+                            path.unlink(missing_ok=True)
+                            removed += 1
+        return removed
+
+    def _is_partial(self, path: Path) -> bool:
+        """A staged file, or an object's data whose metadata was never written."""
+        if path.name.startswith(".tmp-"):
+            return True
+        if path.name.startswith("."):
+            return False
+        key = path.relative_to(self.root).as_posix()
+        try:
+            return not self._path(key, ".meta").exists()
+        except ValueError:
+            return False
 
 
 class S3Storage(Storage):
@@ -423,6 +522,13 @@ class S3Storage(Storage):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, **where):
                 for item in page.get("Contents", []):
                     yield item["Key"]
+
+    def list_objects(self, prefix: str = "") -> Iterator[ListedObject]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        with self._errors(prefix or "/"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield ListedObject(item["Key"], item["LastModified"].timestamp())
 
     def get_tags(self, key: str) -> dict[str, str]:
         check_key(key)

@@ -203,7 +203,7 @@ def import_file(store: Storage, alphabet: Alphabet, candidate: Candidate, now: s
         return Outcome(source, "present", "imported before", ref.id)
     record = drawing_record(ref, source, claim["created"], digest.hex())
     png = encode_png(Image.fromarray(ink))
-    store_drawing(store, ref, png, record, release_claim=claimed)
+    store_drawing(store, ref, png, record)
     return Outcome(source, "imported", "", ref.id)
 
 
