@@ -12,13 +12,15 @@ import uuid
 
 import moto  # noqa: F401  (moto before boto3)
 import pytest
+import test_races
+from test_races import Interposed, first_calls_wait, run_together
 
 from chalicelib import intake, limits
 from chalicelib.keys import DrawingRef
 from chalicelib.validation import ApiError, validate_drawing
 from factories import drawing_body, post_json
-from test_races import Interposed, backend, first_calls_wait, run_together  # noqa: F401
 
+backend = test_races.backend  # the same two stores as the race tests: a folder and moto's S3
 CAP = 5
 NOW = "2026-11-27T03:59:30.000Z"
 
