@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from chalicelib.keys import COUNTED_PREFIX, DRAWINGS_PREFIX
+from chalicelib.origin import ORIGIN_HEADER
 from chalicelib.storage import LocalStorage, S3Storage, Storage
 
-from .grants import GRANTS, function_policy
+from .grants import API, GRANTS, function_policy
 from .progress import Progress
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / "collector" / ".chalice"
@@ -25,6 +28,16 @@ API_ORIGIN_ID = "api"
 # CloudFront's own headers (CloudFront-Viewer-Country among them), reach the API.
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+# The API Gateway stage's throttle (requests per second, steady and burst), for every route.
+API_RATE = 50
+API_BURST = 100
+# Concurrent API Lambdas at most, so that a flood leaves the account's other functions (the
+# event and scheduled ones) their share of its concurrency.
+API_CONCURRENCY = 20
+# Days an overwritten or deleted object's old version is kept before it expires.
+KEEP_VERSIONS_DAYS = 30
+# The session cap's slots are needed for an hour; the bucket removes them after a day.
+SLOTS_EXPIRE_DAYS = 1
 
 
 def bucket_names(stage: str, account: str) -> dict[str, str]:
@@ -44,11 +57,14 @@ def write_stage_config(
     *,
     region: str,
     account: str,
+    origin_secret: str | None = None,
+    api_concurrency: int = API_CONCURRENCY,
 ) -> None:
     """Record a stage's bucket names, site origin and its functions' policies in ``.chalice/``.
 
     Each function gets its own role and policy file, ``policy-<stage>-<function>.json``, written
-    from :data:`comnist.grants.GRANTS`.
+    from :data:`comnist.grants.GRANTS`. The API function's reserved concurrency and the secret
+    only the stage's CloudFront distribution sends (:func:`stage_origin_secret`) go there too.
     """
     config_path = chalice_dir / "config.json"
     config = json.loads(config_path.read_text())
@@ -62,9 +78,11 @@ def write_stage_config(
             "COMNIST_DRAWINGS_BUCKET": names["drawings"],
             "COMNIST_CONTRIBUTORS_BUCKET": names["contributors"],
             "COMNIST_SITE_ORIGINS": site_origin,
+            "COMNIST_ORIGIN_SECRET": origin_secret or stage_origin_secret(stage, chalice_dir),
         }
     )
     functions = stage_config.setdefault("lambda_functions", {})
+    functions.setdefault(API, {})["reserved_concurrency"] = api_concurrency
     for function in GRANTS:
         policy_file = f"policy-{stage}-{function}.json"
         functions.setdefault(function, {})["iam_policy_file"] = policy_file
@@ -78,6 +96,66 @@ def write_stage_config(
         )
         (chalice_dir / policy_file).write_text(json.dumps(policy, indent=2) + "\n")
     config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+
+
+def stage_origin_secret(stage: str, chalice_dir: Path = CHALICE_DIR) -> str:
+    """The stage's origin secret from its config, or a new random one if it has none yet."""
+    try:
+        config = json.loads((chalice_dir / "config.json").read_text())
+    except FileNotFoundError:
+        config = {}
+    variables = config.get("stages", {}).get(stage, {}).get("environment_variables", {})
+    return variables.get("COMNIST_ORIGIN_SECRET") or secrets.token_urlsafe(32)
+
+
+def lifecycle_rules(kind: str, keep_versions_days: int) -> list[dict[str, Any]]:
+    """A bucket's lifecycle: old versions expire after ``keep_versions_days``; the drawings bucket
+    also drops the session cap's slots after a day."""
+    rules: list[dict[str, Any]] = [
+        {
+            "ID": "old-versions-expire",
+            "Status": "Enabled",
+            "Filter": {"Prefix": ""},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": keep_versions_days},
+            "Expiration": {"ExpiredObjectDeleteMarker": True},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+        }
+    ]
+    if kind == "drawings":
+        rules.append(
+            {
+                "ID": "session-cap-slots-expire",
+                "Status": "Enabled",
+                "Filter": {"Prefix": "limits/"},
+                "Expiration": {"Days": SLOTS_EXPIRE_DAYS},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": SLOTS_EXPIRE_DAYS},
+            }
+        )
+    return rules
+
+
+def _keep_versions(s3: Any, name: str, kind: str, keep_versions_days: int) -> None:
+    """Version the bucket, so that an overwrite or delete can be undone for a while."""
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=name,
+        LifecycleConfiguration={"Rules": lifecycle_rules(kind, keep_versions_days)},
+    )
+
+
+@dataclass(frozen=True)
+class DoorLimits:
+    """What ``comnist bootstrap`` sets at the stage's doors (defaults in docs/security.md)."""
+
+    api_rate: float = API_RATE
+    api_burst: int = API_BURST
+    api_concurrency: int = API_CONCURRENCY
+    keep_versions_days: int = KEEP_VERSIONS_DAYS
+    waf_rate_limit: int | None = None
+
+
+# Buckets whose objects can be restored from their earlier versions.
+VERSIONED = ("drawings", "contributors")
 
 
 def _ensure_bucket(s3: Any, name: str, region: str) -> bool:
@@ -211,28 +289,136 @@ def site_distribution_config(
     }
 
 
-def deployed_api_domain(stage: str, chalice_dir: Path = CHALICE_DIR) -> str | None:
-    """The API Gateway domain ``chalice deploy`` recorded for ``stage``, if it has deployed."""
+def deployed_rest_api(stage: str, chalice_dir: Path = CHALICE_DIR) -> dict[str, Any] | None:
+    """The REST API ``chalice deploy`` recorded for ``stage`` (id, URL), if it has deployed."""
     try:
         deployed = json.loads((chalice_dir / "deployed" / f"{stage}.json").read_text())
     except FileNotFoundError:
         return None
     for resource in deployed.get("resources", []):
         if resource.get("resource_type") == "rest_api":
-            return urlparse(resource["rest_api_url"]).hostname
+            return resource
     return None
 
 
-def api_route(api_domain: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def deployed_api_domain(stage: str, chalice_dir: Path = CHALICE_DIR) -> str | None:
+    """The API Gateway domain ``chalice deploy`` recorded for ``stage``, if it has deployed."""
+    rest_api = deployed_rest_api(stage, chalice_dir)
+    return urlparse(rest_api["rest_api_url"]).hostname if rest_api else None
+
+
+def throttle_stage(apigateway: Any, rest_api_id: str, rate: float, burst: int) -> bool:
+    """Throttle every route of the API's ``api`` stage; return whether anything changed.
+
+    Chalice deploys the stage without a throttle and cannot set one, so this runs after
+    ``chalice deploy``. Beyond ``rate`` requests per second (``burst`` at once), API Gateway
+    answers 429 itself, before any Lambda runs.
+    """
+    stage = apigateway.get_stage(restApiId=rest_api_id, stageName="api")
+    settings = stage.get("methodSettings", {}).get("*/*", {})
+    wanted = {"throttlingRateLimit": float(rate), "throttlingBurstLimit": int(burst)}
+    if all(settings.get(name) == value for name, value in wanted.items()):
+        return False
+    apigateway.update_stage(
+        restApiId=rest_api_id,
+        stageName="api",
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(float(rate))},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(int(burst))},
+        ],
+    )
+    return True
+
+
+def rate_rule_acl(stage: str, limit: int) -> dict[str, Any]:
+    """A WAF web ACL that blocks, for a while, any address sending more than ``limit`` API
+    requests in five minutes; everything else passes."""
+
+    def visibility(name: str) -> dict[str, Any]:
+        return {
+            "SampledRequestsEnabled": True,
+            "CloudWatchMetricsEnabled": True,
+            "MetricName": name,
+        }
+
+    name = f"comnist-{stage}-api-rate"
+    api_path = {
+        "ByteMatchStatement": {
+            "SearchString": b"/api/",
+            "FieldToMatch": {"UriPath": {}},
+            "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+            "PositionalConstraint": "STARTS_WITH",
+        }
+    }
+    return {
+        "Name": name,
+        "Scope": "CLOUDFRONT",
+        "DefaultAction": {"Allow": {}},
+        "Description": f"CoMNIST {stage}: at most {limit} API requests per address in 5 minutes",
+        "Rules": [
+            {
+                "Name": "api-requests-per-address",
+                "Priority": 0,
+                "Statement": {
+                    "RateBasedStatement": {
+                        "Limit": limit,
+                        "AggregateKeyType": "IP",
+                        "ScopeDownStatement": api_path,
+                    }
+                },
+                "Action": {"Block": {}},
+                "VisibilityConfig": visibility("api-requests-per-address"),
+            }
+        ],
+        "VisibilityConfig": visibility(name),
+    }
+
+
+def _limit_per_address(cloudfront: Any, distribution_id: str, stage: str, limit: int) -> str:
+    """Create (or update) the stage's rate-based web ACL and attach it to the distribution."""
+    import boto3
+
+    # CloudFront's web ACLs live in us-east-1, whatever the stage's region.
+    wafv2 = boto3.client("wafv2", region_name="us-east-1")
+    acl = rate_rule_acl(stage, limit)
+    found = [
+        item
+        for item in wafv2.list_web_acls(Scope="CLOUDFRONT").get("WebACLs", [])
+        if item["Name"] == acl["Name"]
+    ]
+    if found:
+        current = wafv2.get_web_acl(Name=acl["Name"], Scope="CLOUDFRONT", Id=found[0]["Id"])
+        wafv2.update_web_acl(
+            Id=found[0]["Id"], LockToken=current["LockToken"], **{**acl, "Name": acl["Name"]}
+        )
+        arn = found[0]["ARN"]
+    else:
+        arn = wafv2.create_web_acl(**acl)["Summary"]["ARN"]
+    answer = cloudfront.get_distribution_config(Id=distribution_id)
+    config = answer["DistributionConfig"]
+    if config.get("WebACLId") != arn:
+        config["WebACLId"] = arn
+        cloudfront.update_distribution(
+            Id=distribution_id, IfMatch=answer["ETag"], DistributionConfig=config
+        )
+    return arn
+
+
+def api_route(api_domain: str, origin_secret: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The origin and cache behaviour that send the site's ``/api/*`` to the API's ``api`` stage.
 
     The site then calls its own origin (no CORS preflight), and CloudFront adds the
-    ``CloudFront-Viewer-Country`` header the collector records. Nothing is cached at the edge;
-    the viewer's Host is not forwarded, since API Gateway answers only to its own.
+    ``CloudFront-Viewer-Country`` header the collector records, and the stage's secret without
+    which the API answers nothing. Nothing is cached at the edge; the viewer's Host is not
+    forwarded, since API Gateway answers only to its own.
     """
     origin = {
         "Id": API_ORIGIN_ID,
         "DomainName": api_domain,
+        "CustomHeaders": {
+            "Quantity": 1,
+            "Items": [{"HeaderName": ORIGIN_HEADER, "HeaderValue": origin_secret}],
+        },
         "CustomOriginConfig": {
             "HTTPPort": 80,
             "HTTPSPort": 443,
@@ -257,15 +443,19 @@ def api_route(api_domain: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return origin, behaviour
 
 
-def _route_api(cloudfront: Any, distribution_id: str, api_domain: str) -> bool:
+def _route_api(cloudfront: Any, distribution_id: str, api_domain: str, origin_secret: str) -> bool:
     """Route the distribution's ``/api/*`` to ``api_domain``; return whether anything changed."""
     answer = cloudfront.get_distribution_config(Id=distribution_id)
     config = answer["DistributionConfig"]
-    origin, behaviour = api_route(api_domain)
+    origin, behaviour = api_route(api_domain, origin_secret)
     origins = config["Origins"].get("Items") or []
     behaviours = config.get("CacheBehaviors", {}).get("Items") or []
     routed = any(b["PathPattern"] == behaviour["PathPattern"] for b in behaviours)
-    if routed and {o["Id"]: o["DomainName"] for o in origins}.get(API_ORIGIN_ID) == api_domain:
+    current = {o["Id"]: o for o in origins}.get(API_ORIGIN_ID, {})
+    same_headers = (current.get("CustomHeaders") or {}).get("Items") == origin["CustomHeaders"][
+        "Items"
+    ]
+    if routed and current.get("DomainName") == api_domain and same_headers:
         return False
     other_origins = [o for o in origins if o["Id"] != API_ORIGIN_ID]
     others = [b for b in behaviours if b["PathPattern"] != behaviour["PathPattern"]]
@@ -286,8 +476,9 @@ def _serve_site(
     domain: str | None,
     certificate_arn: str | None,
     api_domain: str | None,
-) -> str:
-    """Put the private site bucket behind CloudFront (idempotently); return the distribution's domain.
+    origin_secret: str,
+) -> dict[str, Any]:
+    """Put the private site bucket behind CloudFront (idempotently); return the distribution.
 
     Once the stage's API is deployed, the distribution also routes ``/api/*`` to it.
     """
@@ -301,7 +492,7 @@ def _serve_site(
         print(f"created https://{distribution['DomainName']}")
     else:
         print(f"exists  https://{distribution['DomainName']}")
-    if api_domain and _route_api(cloudfront, distribution["Id"], api_domain):
+    if api_domain and _route_api(cloudfront, distribution["Id"], api_domain, origin_secret):
         print(f"routed  https://{distribution['DomainName']}/api/* to {api_domain}")
     # Once a public website bucket (earlier bootstraps): no website, only CloudFront may read it.
     s3.delete_bucket_website(Bucket=bucket)
@@ -322,7 +513,7 @@ def _serve_site(
     s3.put_bucket_policy(
         Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": statements})
     )
-    return distribution["DomainName"]
+    return distribution
 
 
 def bootstrap(
@@ -332,11 +523,14 @@ def bootstrap(
     *,
     domain: str | None = None,
     certificate_arn: str | None = None,
+    limits: DoorLimits | None = None,
 ) -> dict[str, str]:
     """Create (idempotently) and configure a stage's buckets, site distribution and config.
 
-    Returns the bucket names and, under ``"site_url"``, the site's https URL.
+    Returns the bucket names and, under ``"site_url"``, the site's https URL. Once the stage is
+    deployed, it also throttles the API's stage and routes the site's ``/api/*`` to it.
     """
+    limits = limits or DoorLimits()
     import boto3
 
     if domain and not certificate_arn:
@@ -344,17 +538,37 @@ def bootstrap(
     account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
     names = bucket_names(stage, account)
     s3 = boto3.client("s3", region_name=region)
-    for name in names.values():
+    for kind, name in names.items():
         created = _ensure_bucket(s3, name, region)
         print(f"{'created' if created else 'exists '} s3://{name}")
         _make_private(s3, name)
+        if kind in VERSIONED:
+            _keep_versions(s3, name, kind, limits.keep_versions_days)
     cloudfront = boto3.client("cloudfront", region_name=region)
     api_domain = deployed_api_domain(stage, chalice_dir)
-    site_domain = _serve_site(
-        s3, cloudfront, stage, names["site"], region, domain, certificate_arn, api_domain
+    secret = stage_origin_secret(stage, chalice_dir)
+    distribution = _serve_site(
+        s3, cloudfront, stage, names["site"], region, domain, certificate_arn, api_domain, secret
     )
-    site_url = f"https://{domain or site_domain}"
-    write_stage_config(stage, names, site_url, chalice_dir, region=region, account=account)
+    rest_api = deployed_rest_api(stage, chalice_dir)
+    if rest_api:
+        apigateway = boto3.client("apigateway", region_name=region)
+        if throttle_stage(apigateway, rest_api["rest_api_id"], limits.api_rate, limits.api_burst):
+            print(f"throttled the API to {limits.api_rate}/s, bursts of {limits.api_burst}")
+    if limits.waf_rate_limit:
+        arn = _limit_per_address(cloudfront, distribution["Id"], stage, limits.waf_rate_limit)
+        print(f"limited each address to {limits.waf_rate_limit} API requests in 5 min ({arn})")
+    site_url = f"https://{domain or distribution['DomainName']}"
+    write_stage_config(
+        stage,
+        names,
+        site_url,
+        chalice_dir,
+        region=region,
+        account=account,
+        origin_secret=secret,
+        api_concurrency=limits.api_concurrency,
+    )
     print(f"recorded the {stage} stage in {chalice_dir / 'config.json'}")
     print(f"site: {site_url}")
     return {**names, "site_url": site_url}
@@ -409,6 +623,13 @@ def run_bootstrap(args: argparse.Namespace) -> int:
         args.chalice_dir,
         domain=args.domain,
         certificate_arn=args.certificate_arn,
+        limits=DoorLimits(
+            api_rate=args.api_rate,
+            api_burst=args.api_burst,
+            api_concurrency=args.api_concurrency,
+            keep_versions_days=args.keep_versions_days,
+            waf_rate_limit=args.waf_rate_limit,
+        ),
     )
     return 0
 
@@ -443,6 +664,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=CHALICE_DIR,
         help="the Chalice project's .chalice folder (default: collector/.chalice)",
+    )
+    parser.add_argument(
+        "--api-rate",
+        type=float,
+        default=API_RATE,
+        help=f"API requests per second the stage answers, all clients together (default {API_RATE})",
+    )
+    parser.add_argument(
+        "--api-burst",
+        type=int,
+        default=API_BURST,
+        help=f"API requests the stage takes at once above the rate (default {API_BURST})",
+    )
+    parser.add_argument(
+        "--api-concurrency",
+        type=int,
+        default=API_CONCURRENCY,
+        help=f"the API function's reserved concurrency, set at the next deploy (default {API_CONCURRENCY})",
+    )
+    parser.add_argument(
+        "--keep-versions-days",
+        type=int,
+        default=KEEP_VERSIONS_DAYS,
+        help=f"days an overwritten or deleted object stays restorable (default {KEEP_VERSIONS_DAYS})",
+    )
+    parser.add_argument(
+        "--waf-rate-limit",
+        type=int,
+        default=None,
+        help="also block any address sending more API requests than this in 5 minutes "
+        "(an AWS WAF web ACL, about $6 a month; default: none)",
     )
     parser.set_defaults(run=run_bootstrap)
 

@@ -127,24 +127,39 @@ def test_bootstrap_after_a_deploy_routes_the_sites_api_path_to_the_api(aws, tmp_
     shutil.copytree(CHALICE_DIR, chalice_dir)
     bootstrap("staging", "eu-west-1", chalice_dir)
     assert "routed" not in capsys.readouterr().out, "no API deployed yet"
-    api_url = "https://abc123.execute-api.eu-west-1.amazonaws.com/api/"
+    api_id = deployed_rest_api(boto3.client("apigateway", region_name="eu-west-1"))
+    api_url = f"https://{api_id}.execute-api.eu-west-1.amazonaws.com/api/"
     (chalice_dir / "deployed").mkdir()
-    (chalice_dir / "deployed" / "staging.json").write_text(
-        json.dumps({"resources": [{"resource_type": "rest_api", "rest_api_url": api_url}]})
-    )
+    deployed = {"resource_type": "rest_api", "rest_api_url": api_url, "rest_api_id": api_id}
+    (chalice_dir / "deployed" / "staging.json").write_text(json.dumps({"resources": [deployed]}))
     names = bootstrap("staging", "eu-west-1", chalice_dir)
-    assert f"routed  {names['site_url']}/api/* to abc123.execute-api" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert f"routed  {names['site_url']}/api/* to {api_id}.execute-api" in output
+    assert "throttled the API to 50/s, bursts of 100" in output
     bootstrap("staging", "eu-west-1", chalice_dir)
-    assert "routed" not in capsys.readouterr().out, "a rerun changes nothing"
+    output = capsys.readouterr().out
+    assert "routed" not in output and "throttled" not in output, "a rerun changes nothing"
 
     cloudfront = boto3.client("cloudfront", region_name="eu-west-1")
     (summary,) = cloudfront.list_distributions()["DistributionList"]["Items"]
     config = cloudfront.get_distribution_config(Id=summary["Id"])["DistributionConfig"]
     origins = {o["Id"]: o["DomainName"] for o in config["Origins"]["Items"]}
-    assert origins["api"] == "abc123.execute-api.eu-west-1.amazonaws.com"
+    assert origins["api"] == f"{api_id}.execute-api.eu-west-1.amazonaws.com"
     (route,) = config["CacheBehaviors"]["Items"]
     assert (route["PathPattern"], route["TargetOriginId"]) == ("/api/*", "api")
     assert route["ViewerProtocolPolicy"] == "https-only", "a redirected POST loses its body"
+
+
+def deployed_rest_api(apigateway) -> str:
+    """A REST API with an ``api`` stage, as ``chalice deploy`` leaves one; returns its id."""
+    api_id = apigateway.create_rest_api(name="comnist-collector")["id"]
+    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    apigateway.put_method(
+        restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE"
+    )
+    apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    apigateway.create_deployment(restApiId=api_id, stageName="api")
+    return api_id
 
 
 def test_a_custom_domain_needs_its_certificate(aws, tmp_path):
