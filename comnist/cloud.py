@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from chalicelib.keys import COUNTED_PREFIX, DRAWINGS_PREFIX
 from chalicelib.origin import ORIGIN_HEADER
-from chalicelib.storage import LocalStorage, S3Storage, Storage
+from chalicelib.storage import ListedObject, LocalStorage, NotFound, S3Storage, Storage
 
 from .grants import API, GRANTS, function_policy
 from .progress import Progress
@@ -613,6 +613,65 @@ def push(
     return {"copied": len(missing), "skipped": len(present & existing)}
 
 
+# Objects that matter for an hour only: no backup keeps them.
+TRANSIENT_PREFIXES = ("limits/",)
+
+
+def pull(source: Storage, target: LocalStorage, workers: int = 8) -> dict[str, int]:
+    """Copy a bucket into a local store, incrementally: new and changed objects, and every tag.
+
+    The listing gives each object's ETag, so an object the local copy already has is not
+    downloaded again; the drawings' tags are read each time (a rescore or a verdict changes
+    tags, not bytes). Nothing local is deleted: the copy keeps what the bucket lost, and
+    ``push`` restores it.
+    """
+    listed = [item for item in source.list_objects() if not item.key.startswith(TRANSIENT_PREFIXES)]
+    counts = {"copied": 0, "unchanged": 0, "retagged": 0}
+
+    def one(item: ListedObject) -> str:
+        local = target.head(item.key)
+        if local is None or item.etag is None or local.etag != item.etag:
+            try:
+                obj, tags = source.get(item.key), source.get_tags(item.key)
+            except NotFound:  # removed since the listing
+                return "unchanged"
+            info = obj.info
+            target.put(
+                item.key,
+                obj.data,
+                content_type=info.content_type,
+                metadata=info.metadata,
+                tags=tags,
+            )
+            return "copied"
+        if item.key.startswith(DRAWINGS_PREFIX):
+            tags = source.get_tags(item.key)
+            if target.get_tags(item.key) != tags:
+                target.put_tags(item.key, tags)
+                return "retagged"
+        return "unchanged"
+
+    with (
+        Progress(len(listed), f"pull from {source.name}") as progress,
+        ThreadPoolExecutor(workers) as pool,
+    ):
+        for outcome in pool.map(one, listed):
+            counts[outcome] += 1
+            progress.advance()
+    return counts
+
+
+def run_pull(args: argparse.Namespace) -> int:
+    result = pull(S3Storage(args.bucket), LocalStorage(Path(args.data) / "drawings"))
+    if args.contributors_bucket:
+        contributors = LocalStorage(Path(args.data) / "contributors")
+        result["contributors_copied"] = pull(S3Storage(args.contributors_bucket), contributors)[
+            "copied"
+        ]
+    print(json.dumps(result))
+    return 0
+
+
 def run_bootstrap(args: argparse.Namespace) -> int:
     import boto3
 
@@ -707,3 +766,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--contributors-bucket", default=None, help="also push contributor records here"
     )
     parser.set_defaults(run=run_push)
+
+    parser = subparsers.add_parser(
+        "pull", help="back a stage's buckets up into a local store, fetching only what changed"
+    )
+    parser.add_argument("--data", type=Path, default=Path("data"))
+    parser.add_argument("--bucket", required=True, help="the drawings bucket")
+    parser.add_argument(
+        "--contributors-bucket", default=None, help="also back up the contributor records"
+    )
+    parser.set_defaults(run=run_pull)

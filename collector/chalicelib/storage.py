@@ -59,10 +59,12 @@ class ObjectInfo:
 
 @dataclass(frozen=True)
 class ListedObject:
-    """A key as a listing gives it, with when it was last written (seconds since the epoch)."""
+    """A key as a listing gives it, with when it was last written (seconds since the epoch) and,
+    where the listing tells it for free (S3), its ETag."""
 
     key: str
     modified: float
+    etag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -528,7 +530,9 @@ class S3Storage(Storage):
         with self._errors(prefix or "/"):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
-                    yield ListedObject(item["Key"], item["LastModified"].timestamp())
+                    yield ListedObject(
+                        item["Key"], item["LastModified"].timestamp(), item.get("ETag")
+                    )
 
     def get_tags(self, key: str) -> dict[str, str]:
         check_key(key)
