@@ -368,6 +368,29 @@ def render_language(
         _write(out_dir / lang / filename, env.get_template(f"{page}.html").render(context))
 
 
+# Written into every site this script builds: only such a folder (or an empty one) is replaced.
+BUILT_MARKER = ".comnist-site"
+
+
+class NotASite(ValueError):
+    """The output folder holds something this script did not build."""
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse to replace a folder that is neither empty nor a site this script built.
+
+    The build empties its output folder first; pointed at the wrong one (``make run SITE=data``)
+    it would delete a collection.
+    """
+    if not out_dir.exists() or (out_dir / BUILT_MARKER).is_file():
+        return
+    if not out_dir.is_dir() or any(out_dir.iterdir()):
+        raise NotASite(
+            f"{out_dir} is not empty and is not a site build_site.py built; "
+            "nothing was changed: give --out a new or empty folder, or remove it yourself"
+        )
+
+
 def build(
     out_dir: Path,
     api_url: str = "/api",
@@ -379,9 +402,11 @@ def build(
 ) -> Path:
     """Render the whole site into ``out_dir`` (emptied first, so no stale page lingers); return it."""
     site_url = site_url.rstrip("/")
+    check_out_dir(out_dir)
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
+    (out_dir / BUILT_MARKER).write_text("built by build_site.py; --out may replace this folder\n")
     catalogs = load_catalogs(site_dir)
     assets = hash_assets(site_dir, out_dir)
     env = _environment(site_dir, assets)
@@ -444,7 +469,8 @@ def deploy(out_dir: Path, bucket: str, client: Any = None) -> list[str]:
     stored = _stored_etags(client, bucket)
     # Assets and cards first: a page must never go live before the files it refers to.
     files = sorted(
-        (p for p in out_dir.rglob("*") if p.is_file()), key=lambda p: (p.suffix == ".html", p)
+        (p for p in out_dir.rglob("*") if p.is_file() and p.name != BUILT_MARKER),
+        key=lambda p: (p.suffix == ".html", p),
     )
     uploaded = []
     for path in files:
@@ -534,6 +560,10 @@ def main(argv: list[str] | None = None) -> int:
         drawings = S3Storage(args.drawings_bucket)
     elif args.drawings_data and args.drawings_data.is_dir():
         drawings = LocalStorage(args.drawings_data)
+    try:
+        check_out_dir(args.out)
+    except NotASite as refusal:
+        parser.error(str(refusal))
     model = site_model(drawings)
     out = build(args.out, args.api_url, args.site_url, store, args.downloads_url, model=model)
     print(f"letter guess: {'model ' + model.version if model else 'none (no model yet)'}")
