@@ -238,11 +238,15 @@ def test_new_pngs_notify_the_event_function_and_the_refit_is_scheduled(rehearsal
     rules = {r["Name"].lower(): r["Value"] for r in target["Filter"]["Key"]["FilterRules"]}
     assert rules == {"prefix": "drawings/", "suffix": ".png"}
     events = rehearsal.client("events")
-    (rule,) = events.list_rules()["Rules"]
-    assert rule["ScheduleExpression"] == "rate(24 hours)" and rule["State"] == "ENABLED"
-    (schedule_target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
-    refit = function_configuration(rehearsal, "refit_and_rescore")
-    assert schedule_target["Arn"] == refit["FunctionArn"]
+    scheduled = {}
+    for rule in events.list_rules()["Rules"]:
+        assert rule["ScheduleExpression"] == "rate(24 hours)" and rule["State"] == "ENABLED"
+        (schedule_target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        scheduled[schedule_target["Arn"]] = rule["Name"]
+    assert set(scheduled) == {
+        function_configuration(rehearsal, function)["FunctionArn"]
+        for function in ("refit_and_rescore", "sweep_orphans")
+    }
 
 
 def test_each_function_has_its_own_role_with_the_tabled_policy(rehearsal):
@@ -457,7 +461,7 @@ def test_the_deployed_handlers_store_tag_and_count_a_drawing_under_their_own_rol
     api = deployed_function(rehearsal, "api_handler")
     scorer = deployed_function(rehearsal, "on_new_drawing")
     refit = deployed_function(rehearsal, "refit_and_rescore")
-    (rule,) = rehearsal.client("events").list_rules()["Rules"]
+    rule = schedule_of(rehearsal, refit)
     drawings, contributors = rehearsal.names["drawings"], rehearsal.names["contributors"]
     body = drawing_body()
     ref = DrawingRef(body["alphabet"], body["letter"], body["id"])
@@ -465,6 +469,7 @@ def test_the_deployed_handlers_store_tag_and_count_a_drawing_under_their_own_rol
         "Content-Type": "application/json",
         "Origin": rehearsal.site_url,
         "CloudFront-Viewer-Country": "KZ",
+        "X-Comnist-Origin": origin_secret(rehearsal),
     }
     contributor = {
         "session": body["session"],
@@ -487,7 +492,7 @@ def test_the_deployed_handlers_store_tag_and_count_a_drawing_under_their_own_rol
         tagged = invoke(rehearsal, scorer, event, package)
 
         refitted = invoke(rehearsal, refit, scheduled_event(rule["Arn"]), package)
-        stats = invoke(rehearsal, api, gateway_event("GET", "/stats", None, {}), package)
+        stats = invoke(rehearsal, api, gateway_event("GET", "/stats", None, headers), package)
         for status in (201, 200):
             sent = gateway_event("POST", "/contributors", json.dumps(contributor), headers)
             answer = invoke(rehearsal, api, sent, package)
@@ -522,6 +527,98 @@ def test_the_deployed_handlers_store_tag_and_count_a_drawing_under_their_own_rol
     assert counts["letters"]["Ж"] == 1 and counts["total"] == 1
     stored = s3.get_object(Bucket=contributors, Key=record_key)
     assert json.loads(stored["Body"].read())["name"] == "Айгерим"
+
+
+def schedule_of(rehearsal: Rehearsal, function: DeployedFunction) -> dict[str, Any]:
+    """The schedule rule whose target is ``function``."""
+    events = rehearsal.client("events")
+    for rule in events.list_rules()["Rules"]:
+        targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        if [t["Arn"] for t in targets] == [function.configuration["FunctionArn"]]:
+            return rule
+    raise AssertionError(f"no schedule runs {function.configuration['FunctionName']}")
+
+
+def origin_secret(rehearsal: Rehearsal) -> str:
+    """The secret the stage's CloudFront distribution sends the API, as bootstrap recorded it."""
+    config = json.loads((rehearsal.project / ".chalice" / "config.json").read_text())
+    return config["stages"][STAGE]["environment_variables"]["COMNIST_ORIGIN_SECRET"]
+
+
+def test_the_api_stage_is_throttled_and_its_function_has_reserved_concurrency(rehearsal):
+    apigateway = rehearsal.client("apigateway")
+    (api,) = apigateway.get_rest_apis()["items"]
+    stage = apigateway.get_stage(restApiId=api["id"], stageName="api")
+    throttle = stage["methodSettings"]["*/*"]
+    assert (throttle["throttlingRateLimit"], throttle["throttlingBurstLimit"]) == (50.0, 100)
+    assert "throttled the API to 50/s, bursts of 100" in rehearsal.outputs["route"]
+    name = lambda_name(APP, STAGE, "api_handler")
+    concurrency = rehearsal.client("lambda").get_function_concurrency(FunctionName=name)
+    assert concurrency["ReservedConcurrentExecutions"] == 20
+    for function in ("on_new_drawing", "refit_and_rescore", "sweep_orphans"):
+        other = rehearsal.client("lambda").get_function_concurrency(
+            FunctionName=lambda_name(APP, STAGE, function)
+        )
+        assert "ReservedConcurrentExecutions" not in other, "the others share the account's"
+
+
+def test_both_data_buckets_keep_versions_that_expire(rehearsal):
+    s3 = rehearsal.client("s3")
+    for kind in ("drawings", "contributors"):
+        bucket = rehearsal.names[kind]
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+        rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+        assert rules["old-versions-expire"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=rehearsal.names["drawings"])["Rules"]
+    assert any(r["Filter"].get("Prefix") == "limits/" for r in rules)
+
+
+def test_the_api_refuses_what_did_not_come_through_cloudfront_and_never_deletes(
+    rehearsal, tmp_path
+):
+    package = unpacked_function(rehearsal, "api_handler", tmp_path / "package")
+    api = deployed_function(rehearsal, "api_handler")
+    sweeper = deployed_function(rehearsal, "sweep_orphans")
+    cloudfront = rehearsal.client("cloudfront")
+    (summary,) = cloudfront.list_distributions()["DistributionList"]["Items"]
+    config = cloudfront.get_distribution_config(Id=summary["Id"])["DistributionConfig"]
+    origins = {o["Id"]: o for o in config["Origins"]["Items"]}
+    secret = origin_secret(rehearsal)
+    assert origins["api"]["CustomHeaders"]["Items"] == [
+        {"HeaderName": "X-Comnist-Origin", "HeaderValue": secret}
+    ]
+    body = drawing_body()
+    direct = {"Content-Type": "application/json", "CloudFront-Viewer-Country": "AQ"}
+    drawings = rehearsal.names["drawings"]
+    with permissions_enforced(rehearsal):
+        for headers in (direct, {**direct, "X-Comnist-Origin": "a guess"}):
+            sent = gateway_event("POST", "/drawings", json.dumps(body), headers)
+            answer = invoke(rehearsal, api, sent, package)
+            assert answer["statusCode"] == 403, answer
+            assert "through the site" in json.loads(answer["body"])["error"]
+        stats = invoke(rehearsal, api, gateway_event("GET", "/stats", None, direct), package)
+        assert stats["statusCode"] == 403
+        for prefix in ("drawings", "strokes", "requests", "limits"):
+            key = f"{prefix}/x.json"
+            assert denied(rehearsal, api, "delete_object", Bucket=drawings, Key=key), prefix
+        swept = invoke(
+            rehearsal, sweeper, scheduled_event(schedule_of(rehearsal, sweeper)["Arn"]), package
+        )
+        assert swept == {"records": 0, "claims": 0}
+        assert denied(
+            rehearsal, sweeper, "delete_object", Bucket=drawings, Key="drawings/cyrillic/a.png"
+        ), "the sweep never deletes a drawing"
+    assert (
+        not rehearsal.client("s3")
+        .list_objects_v2(Bucket=drawings, Prefix=f"requests/{body['id']}")
+        .get("Contents")
+    ), "nothing of a refused request is stored"
+    grants = policy_grants(
+        json.loads(
+            (rehearsal.project / ".chalice" / f"policy-{STAGE}-api_handler.json").read_text()
+        )
+    )
+    assert not [action for action, _ in grants if action == "s3:DeleteObject"]
 
 
 def test_chalice_delete_removes_what_deploy_created(rehearsal):

@@ -69,8 +69,27 @@
 
   function pending() { return load("queue", []); }
   function enqueue(drawing) { var q = pending(); q.push(drawing); save("queue", q); }
-  function forget(id) { save("queue", pending().filter(function (d) { return d.id !== id; })); }
+  function forget(id) {
+    save("queue", pending().filter(function (d) { return d.id !== id; }));
+    var held = load("held", {});
+    if (id in held) { delete held[id]; save("held", held); }
+  }
   function retryable(status) { return status >= 500 || status === 408 || status === 429; }
+
+  // A 429 with Retry-After is this session's hourly cap for one letter: that drawing stays queued
+  // and waits until then (coming back online does not hurry it), while other letters go on.
+  function hold(id, wait) { var held = load("held", {}); held[id] = Date.now() + wait; save("held", held); }
+  function sendable() {
+    var held = load("held", {}), now = Date.now();
+    return pending().filter(function (d) { return !(held[d.id] > now); });
+  }
+  function nextRelease() {
+    var held = load("held", {}), now = Date.now(), soonest = null;
+    pending().forEach(function (d) {
+      if (held[d.id] > now && (soonest === null || held[d.id] < soonest)) soonest = held[d.id];
+    });
+    return soonest === null ? null : soonest - now;
+  }
 
   function post(path, body) {
     // A request that hangs on a dead connection must not hold up the queue forever.
@@ -84,10 +103,10 @@
     }).finally(function () { clearTimeout(timer); });
   }
 
-  // Seconds from a 503's Retry-After header, when the API says how long to wait.
-  function retryAfter(response) {
+  // Seconds from a 503's or 429's Retry-After header, when the API says how long to wait.
+  function retryAfter(response, maxSeconds) {
     var seconds = parseInt(response.headers.get("Retry-After"), 10);
-    return seconds >= 0 ? Math.min(seconds, 300) * 1000 : null;
+    return seconds >= 0 ? Math.min(seconds, maxSeconds || 300) * 1000 : null;
   }
 
   function schedule(wait) {
@@ -98,15 +117,23 @@
   }
 
   function Retry(wait) { this.wait = wait; }
+  function Held() {}
 
   function flush() {
     if (sending) return;
-    var item = pending()[0];
+    var item = sendable()[0];
     var contributor = load("contributor", null);
-    if (!item && !contributor) { showQueue(); return; }
+    if (!item && !contributor) {
+      var release = nextRelease();
+      if (release !== null) { clearTimeout(retryTimer); retryTimer = setTimeout(flush, release); }
+      showQueue();
+      return;
+    }
     sending = true;
     var request = item ? post("/drawings", item) : post("/contributors", contributor);
     request.then(function (response) {
+      var capped = item && response.status === 429 && retryAfter(response, 3600);
+      if (capped) { hold(item.id, capped); throw new Held(); }
       if (retryable(response.status)) throw new Retry(retryAfter(response));
       if (response.status === 400 && item && item.drawn_at) {
         return response.json().catch(function () { return {}; }).then(function (body) {
@@ -127,8 +154,9 @@
       flush();
     }).catch(function (error) {
       sending = false;
-      attempt += 1;
       showQueue();
+      if (error instanceof Held) { flush(); return; }
+      attempt += 1;
       schedule(error instanceof Retry ? error.wait : null);
     });
   }
