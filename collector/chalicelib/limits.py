@@ -4,11 +4,12 @@ Each admitted drawing takes one numbered slot::
 
     limits/<session>/<alphabet>/<U+XXXX>/<YYYYMMDDTHH>/<k>.json     k = 0 .. N-1
 
-created with ``If-None-Match: *`` and never rewritten. A request lists the hour's slots (one
-small listing), then tries to create the next free one; of requests racing for a slot exactly
-one creates it and the others move on to the next. The key space holds N slots, so N is a hard
-cap whatever the concurrency, and no object is read, changed and written back by every request:
-there is no counter to contend on. A slot names the drawing that took it, so identical requests
+created with ``If-None-Match: *`` and never rewritten. Slots fill from 0 up, so a request finds
+the first free one by looking up a few of them (the last one first: a session over its cap costs
+one GET of a few bytes; then a binary search, five GETs for N = 20), then creates it; of requests
+racing for a slot exactly one creates it and the others move on to the next. The key space holds
+N slots, so N is a hard cap whatever the concurrency, and no object is read, changed and written
+back by every request: there is no counter to contend on. A slot names the drawing that took it, so identical requests
 racing for one slot all pass on it. Old slots are removed by the drawings bucket's lifecycle
 rule (``comnist bootstrap``), and by the orphan sweep in ``comnist serve``.
 """
@@ -40,6 +41,34 @@ def slots_prefix(session: str, ref: DrawingRef, window: str) -> str:
     return f"{LIMITS_PREFIX}{uuid.UUID(session)}/{ref.alphabet}/{ref.code_point}/{window}/"
 
 
+def slot_key(prefix: str, slot: int) -> str:
+    return f"{prefix}{slot:05d}.json"
+
+
+def taken(store: Storage, key: str) -> bool:
+    """Whether the slot ``key`` exists. A GET, not a HEAD: IAM lets a reader of missing keys
+    (``s3:ListBucket``) see a 404 for either, and some emulators answer a HEAD 403."""
+    try:
+        store.get(key)
+        return True
+    except NotFound:
+        return False
+
+
+def first_free(store: Storage, prefix: str, per_hour: int) -> int:
+    """The lowest slot under ``prefix`` that looks free (``per_hour`` if the last one is taken)."""
+    if taken(store, slot_key(prefix, per_hour - 1)):
+        return per_hour
+    low, high = 0, per_hour - 1  # slots below ``low`` are taken, ``high`` is free
+    while low < high:
+        middle = (low + high) // 2
+        if taken(store, slot_key(prefix, middle)):
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
 def too_many(per_hour: int, until: datetime, moment: datetime) -> ApiError:
     """The 429 answer: how many this session may send, and when it may send again."""
     wait = max(1, math.ceil((until - moment).total_seconds()))
@@ -55,9 +84,8 @@ def admit(store: Storage, session: str, ref: DrawingRef, moment: datetime, per_h
     """Take a slot for drawing ``ref.id`` of ``session``; return its key, or raise a 429 :class:`ApiError`."""
     window, until = window_of(moment)
     prefix = slots_prefix(session, ref, window)
-    taken = sum(1 for _ in store.list_keys(prefix))
-    for slot in range(min(taken, per_hour), per_hour):
-        key = f"{prefix}{slot:05d}.json"
+    for slot in range(first_free(store, prefix, per_hour), per_hour):
+        key = slot_key(prefix, slot)
         try:
             store.put_json(key, {"id": ref.id}, if_none_match=True)
             return key
