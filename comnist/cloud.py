@@ -82,7 +82,10 @@ def write_stage_config(
         }
     )
     functions = stage_config.setdefault("lambda_functions", {})
-    functions.setdefault(API, {})["reserved_concurrency"] = api_concurrency
+    if api_concurrency > 0:
+        functions.setdefault(API, {})["reserved_concurrency"] = api_concurrency
+    else:  # an account below 100 + N concurrent executions cannot reserve any
+        functions.setdefault(API, {}).pop("reserved_concurrency", None)
     for function in GRANTS:
         policy_file = f"policy-{stage}-{function}.json"
         functions.setdefault(function, {})["iam_policy_file"] = policy_file
@@ -740,7 +743,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--api-concurrency",
         type=int,
         default=API_CONCURRENCY,
-        help=f"the API function's reserved concurrency, set at the next deploy (default {API_CONCURRENCY})",
+        help="the API function's reserved concurrency, set at the next deploy; 0 reserves none "
+        f"(default {API_CONCURRENCY})",
     )
     parser.add_argument(
         "--keep-versions-days",

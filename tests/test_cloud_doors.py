@@ -71,6 +71,9 @@ def test_the_stage_secret_is_kept_in_its_config_and_sent_only_by_cloudfront(
     secret = stage["environment_variables"]["COMNIST_ORIGIN_SECRET"]
     assert len(secret) >= 40
     assert stage["lambda_functions"]["api_handler"]["reserved_concurrency"] == 20
+    bootstrap("staging", REGION, chalice_dir, limits=DoorLimits(api_concurrency=0))
+    unreserved = json.loads((chalice_dir / "config.json").read_text())["stages"]["staging"]
+    assert "reserved_concurrency" not in unreserved["lambda_functions"]["api_handler"]
     other = json.loads((chalice_dir / "config.json").read_text())["stages"]["prod"]
     assert other["environment_variables"].get("COMNIST_ORIGIN_SECRET") != secret
 

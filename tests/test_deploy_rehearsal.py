@@ -354,9 +354,14 @@ def permissions_enforced(rehearsal: Rehearsal) -> Iterator[None]:
     """moto checks each request against the caller's IAM policies, as AWS does, until the end."""
     import requests
 
+    if str(HARNESS) not in sys.path:
+        sys.path.insert(0, str(HARNESS))
+    from iam_actions import iam_action_names_as_aws
+
     requests.post(f"{rehearsal.endpoint}/moto-api/reset-auth", data=b"0", timeout=10)
     try:
-        yield
+        with iam_action_names_as_aws():
+            yield
     finally:
         requests.post(f"{rehearsal.endpoint}/moto-api/reset-auth", data=b"inf", timeout=10)
 

@@ -1,0 +1,36 @@
+"""The emulator's IAM check names some S3 requests by their API operation; AWS by their IAM action.
+
+moto 5.2 in server mode authorises a HEAD of an object as ``s3:HeadObject`` and a listing as
+``s3:ListObjectsV2``; neither is an IAM action. AWS checks ``s3:GetObject`` and ``s3:ListBucket``
+for them, which is what the functions' policies grant. This maps the names inside the emulator
+(the rehearsal's own process) only; what a deploy sends to AWS is untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+AWS_ACTIONS = {
+    "s3:HeadObject": "s3:GetObject",
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:ListObjects": "s3:ListBucket",
+}
+
+
+@contextlib.contextmanager
+def iam_action_names_as_aws() -> Iterator[None]:
+    from moto.iam.access_control import S3IAMRequest
+
+    original = S3IAMRequest.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._action = AWS_ACTIONS.get(self._action, self._action)
+
+    S3IAMRequest.__init__ = init  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        S3IAMRequest.__init__ = original  # type: ignore[method-assign]
