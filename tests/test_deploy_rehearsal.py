@@ -595,6 +595,7 @@ def test_the_api_refuses_what_did_not_come_through_cloudfront_and_never_deletes(
     body = drawing_body()
     direct = {"Content-Type": "application/json", "CloudFront-Viewer-Country": "AQ"}
     drawings = rehearsal.names["drawings"]
+    sweep_rule = schedule_of(rehearsal, sweeper)
     with permissions_enforced(rehearsal):
         for headers in (direct, {**direct, "X-Comnist-Origin": "a guess"}):
             sent = gateway_event("POST", "/drawings", json.dumps(body), headers)
@@ -606,9 +607,7 @@ def test_the_api_refuses_what_did_not_come_through_cloudfront_and_never_deletes(
         for prefix in ("drawings", "strokes", "requests", "limits"):
             key = f"{prefix}/x.json"
             assert denied(rehearsal, api, "delete_object", Bucket=drawings, Key=key), prefix
-        swept = invoke(
-            rehearsal, sweeper, scheduled_event(schedule_of(rehearsal, sweeper)["Arn"]), package
-        )
+        swept = invoke(rehearsal, sweeper, scheduled_event(sweep_rule["Arn"]), package)
         assert swept == {"records": 0, "claims": 0}
         assert denied(
             rehearsal, sweeper, "delete_object", Bucket=drawings, Key="drawings/cyrillic/a.png"
