@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from comnist.grants import GRANTS
+
 ROOT = Path(__file__).resolve().parent.parent
 COLLECTOR = ROOT / "collector"
 # Chalice deploys to the Lambda runtime of the Python that runs it.
@@ -108,7 +110,7 @@ def test_terraform_subscribes_the_sanitizer_and_gives_each_function_its_policy(p
     (target,) = notification["lambda_function"]
     assert target["filter_prefix"] == "drawings/" and target["filter_suffix"] == ".png"
     functions = resources["aws_lambda_function"]
-    assert {"api_handler", "on_new_drawing", "refit_and_rescore"} == set(functions)
+    assert set(GRANTS) == set(functions)
     assert all(f["runtime"] == RUNTIME for f in functions.values())
     assert functions["on_new_drawing"]["memory_size"] >= 1024
     roles = resources["aws_iam_role_policy"]
