@@ -90,6 +90,7 @@ def test_the_drawing_round_on_a_small_phone(live, guarded_phone):
     page.get_by_test_id("skip").tap()
     page.wait_for_url("**/ru/thanks.html")
     page.get_by_test_id("my-letters").wait_for()
+    page.get_by_test_id("reveal-section").wait_for()
     assert_clean(page, guarded_phone.violations, "the thanks page")
     screenshot(page, "a11y-thanks-ru-320")
 

@@ -10,6 +10,7 @@ from urllib.parse import unquote
 import pytest
 
 from browserkit import (
+    axe_violations,
     canvas_ink_at,
     guard_csp,
     line,
@@ -281,6 +282,7 @@ def test_every_ten_letters_the_reveal_shows_other_peoples_letters(live, browser)
         assert [u for u in requested if "gallery-cyrillic" in u], "from the site's own gallery"
         assert all(u.startswith(live.url) for u in requested)
         screenshot(page, "round-reveal-390")
+        assert axe_violations(page) == [], "the reveal is usable by anyone"
         assert page.evaluate("document.activeElement.id") == "reveal-close"
         page.get_by_test_id("reveal-close").tap()
         assert not dialog.is_visible()
