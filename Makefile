@@ -10,7 +10,7 @@ SITE ?= build/site
 SITE_URL ?= http://127.0.0.1:$(PORT)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup site run browser fonts test lint bench nonletters starter clean
+.PHONY: setup site run browser fonts axe gallery test lint bench nonletters starter clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,10 +45,22 @@ fonts:
 		{ $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(FONT_PACKAGES) >/dev/null; }
 
+# The reveal's gallery, committed as site/gallery/: a few real 2017 CoMNIST drawings of each letter
+# (CC BY-SA 4.0) that the starter check scores ok, from the sample beside the checkout.
+COMNIST_SAMPLE ?= ../shared/data/comnist-sample
+gallery: setup
+	$(BIN)/python site_gallery.py $(COMNIST_SAMPLE)
+
+# axe-core, from the npm registry, audits every page and state of the site in the browser tests.
+AXE := build/node/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	npm install --prefix build/node --no-save --no-audit --no-fund --loglevel=error axe-core@4.14.1
+
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup browser fonts lint
+test: setup browser fonts axe lint
 	$(BIN)/pytest
 
 bench: setup

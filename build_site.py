@@ -155,6 +155,27 @@ def contributor_names(store: Storage | None) -> list[str]:
     return sorted(names, key=str.casefold)
 
 
+# Where the page puts its own share text (with the count and level) in a share link's template.
+SHARE_TEXT_SLOT = "{text}"
+
+
+def gallery_config(
+    out_dir: Path, assets: dict[str, str], gallery_dir: Path
+) -> dict[str, Any] | None:
+    """Write the reveal's gallery sheets as assets; the page config that loads them lazily."""
+    index_path = gallery_dir / "gallery.json"
+    if not index_path.is_file():
+        return None
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    sheets = {}
+    for alphabet, entry in index["alphabets"].items():
+        url = write_asset(
+            out_dir, f"gallery-{alphabet}.png", (gallery_dir / f"{alphabet}.png").read_bytes()
+        )
+        sheets[alphabet] = {"url": url, "letters": entry["letters"], "counts": entry["counts"]}
+    return {"script": assets["reveal.js"], "cell": index["cell"], "sheets": sheets}
+
+
 def share_links(page_url: str, text: str) -> list[tuple[str, str]]:
     """Plain share URLs: no third-party script is ever loaded."""
     url = quote(page_url, safe="")
@@ -308,10 +329,12 @@ def client_config(
     api_url: str,
     share_url: str,
     recognizer: dict[str, Any] | None = None,
+    gallery: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What the page script needs, embedded as JSON in each page."""
     return {
         "recognizer": recognizer,
+        "gallery": gallery,
         "lang": lang,
         "alphabet": messages["alphabet"],
         "alphabets": {a.id: {"letters": list(a.letters)} for a in alphabets().values()},
@@ -352,9 +375,19 @@ def render_language(
         "m": messages,
         "og_image_url": f"{site_url}/og/{lang}.png",
         "og_locale": OG_LOCALES.get(lang, lang),
-        "config": client_config(lang, messages, shared["api_url"], share_url, shared["recognizer"]),
+        "config": client_config(
+            lang, messages, shared["api_url"], share_url, shared["recognizer"], shared["gallery"]
+        ),
         "first_letter": alphabets()[messages["alphabet"]].letters[0],
-        "share_links": share_links(share_url, messages["share_text"]),
+        # Each link with a template the page fills with the participant's count and level.
+        "share_links": [
+            (name, url, template)
+            for (name, url), (_, template) in zip(
+                share_links(share_url, messages["share_text"]),
+                share_links(share_url, SHARE_TEXT_SLOT),
+                strict=True,
+            )
+        ],
         "other_alphabet": "latin" if messages["alphabet"] == "cyrillic" else "cyrillic",
     }
     for page, filename in PAGES.items():
@@ -421,6 +454,7 @@ def build(
         "names": contributor_names(contributors_store),
         "fallback_messages": english,
         "recognizer": recognizer_config(model, out_dir, assets),
+        "gallery": gallery_config(out_dir, assets, site_dir / "gallery"),
     }
     icons = render_icons(out_dir)
     for lang, messages in catalogs.items():

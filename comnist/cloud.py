@@ -17,6 +17,7 @@ from chalicelib.storage import ListedObject, LocalStorage, NotFound, S3Storage, 
 
 from .grants import API, GRANTS, function_policy
 from .progress import Progress
+from .security_headers import response_headers_policy_config
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / "collector" / ".chalice"
 SITE_ORIGIN_ID = "site"
@@ -470,6 +471,47 @@ def _route_api(cloudfront: Any, distribution_id: str, api_domain: str, origin_se
     return True
 
 
+def _response_headers_policy(cloudfront: Any, stage: str) -> str:
+    """The stage's response-headers policy (the browser's defences), created or brought up to
+    date; returns its id."""
+    name = f"comnist-{stage}-defences"
+    wanted = response_headers_policy_config(name)
+    listing = cloudfront.list_response_headers_policies(Type="custom")["ResponseHeadersPolicyList"]
+    for item in listing.get("Items") or []:
+        policy = item["ResponseHeadersPolicy"]
+        if policy["ResponseHeadersPolicyConfig"]["Name"] != name:
+            continue
+        if policy["ResponseHeadersPolicyConfig"] != wanted:
+            etag = cloudfront.get_response_headers_policy(Id=policy["Id"])["ETag"]
+            cloudfront.update_response_headers_policy(
+                Id=policy["Id"], IfMatch=etag, ResponseHeadersPolicyConfig=wanted
+            )
+            print(f"updated the response headers policy {name}")
+        return policy["Id"]
+    created = cloudfront.create_response_headers_policy(ResponseHeadersPolicyConfig=wanted)
+    print(f"created the response headers policy {name}")
+    return created["ResponseHeadersPolicy"]["Id"]
+
+
+def _attach_response_headers(cloudfront: Any, distribution_id: str, policy_id: str) -> bool:
+    """Every behaviour of the distribution (site and API) answers with the policy's headers;
+    return whether anything changed."""
+    answer = cloudfront.get_distribution_config(Id=distribution_id)
+    config = answer["DistributionConfig"]
+    behaviours = [
+        config["DefaultCacheBehavior"],
+        *(config.get("CacheBehaviors", {}).get("Items") or []),
+    ]
+    if all(b.get("ResponseHeadersPolicyId") == policy_id for b in behaviours):
+        return False
+    for behaviour in behaviours:
+        behaviour["ResponseHeadersPolicyId"] = policy_id
+    cloudfront.update_distribution(
+        Id=distribution_id, IfMatch=answer["ETag"], DistributionConfig=config
+    )
+    return True
+
+
 def _serve_site(
     s3: Any,
     cloudfront: Any,
@@ -497,6 +539,9 @@ def _serve_site(
         print(f"exists  https://{distribution['DomainName']}")
     if api_domain and _route_api(cloudfront, distribution["Id"], api_domain, origin_secret):
         print(f"routed  https://{distribution['DomainName']}/api/* to {api_domain}")
+    headers_policy = _response_headers_policy(cloudfront, stage)
+    if _attach_response_headers(cloudfront, distribution["Id"], headers_policy):
+        print(f"defended https://{distribution['DomainName']} with CSP, HSTS and the rest")
     # Once a public website bucket (earlier bootstraps): no website, only CloudFront may read it.
     s3.delete_bucket_website(Bucket=bucket)
     # Listing only makes a missing key answer 404 instead of 403; viewers cannot list.

@@ -34,6 +34,7 @@ from chalicelib.sweep import sweep_local
 from chalicelib.validation import MAX_BODY_BYTES
 
 from .local import load_app, local_system
+from .security_headers import security_headers
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ MAX_PATH_SEGMENT = 255  # a file name's limit on Linux and macOS
 LISTEN_BACKLOG = 1024
 SWEEP_EVERY_SECONDS = 3600
 CONNECTION_LIMIT = 1000
+# The same defences as the CloudFront distribution's, without HSTS: this server speaks plain http.
+DEFENCES = security_headers(https=False)
 NO_SUCH_ROUTE = (
     "no such route: the API has POST /api/drawings, POST /api/contributors and GET /api/stats"
 )
@@ -148,6 +151,7 @@ class LocalSystem:
             answer = Answer(
                 405, {"Content-Type": "text/plain", "Allow": "GET, HEAD"}, b"method not allowed"
             )
+        answer.headers.update(DEFENCES)
         return answer.send(method, start_response)
 
     def api(self, environ: dict[str, Any], method: str, path: str) -> Answer:

@@ -53,9 +53,11 @@ def aws(monkeypatch: pytest.MonkeyPatch, aws_region: str) -> Iterator[Any]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", aws_region)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    from deploy_harness.cloudfront_policies import emulated
+
     from moto_atomic import atomic_moto_requests
 
-    with moto.mock_aws(), atomic_moto_requests():
+    with moto.mock_aws(), atomic_moto_requests(), emulated():
         import boto3
 
         yield boto3.client("s3", region_name=aws_region)

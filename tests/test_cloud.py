@@ -278,3 +278,50 @@ def documented_grants() -> set[tuple[str, str, str]]:
 def test_the_documented_table_is_the_grants_table():
     tabled = {(f, action, resource) for f, grants in GRANTS.items() for action, resource in grants}
     assert documented_grants() == tabled
+
+
+def test_bootstrap_gives_every_route_the_browser_defences_once(aws, tmp_path, capsys):
+    import boto3
+
+    from comnist.security_headers import security_headers
+
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(CHALICE_DIR, chalice_dir)
+    bootstrap("staging", "eu-west-1", chalice_dir)
+    first = capsys.readouterr().out
+    assert "created the response headers policy comnist-staging-defences" in first
+    assert "defended https://" in first
+    (chalice_dir / "deployed").mkdir()
+    api_url = "https://abc123.execute-api.eu-west-1.amazonaws.com/api/"
+    (chalice_dir / "deployed" / "staging.json").write_text(
+        json.dumps({"resources": [{"resource_type": "rest_api", "rest_api_url": api_url}]})
+    )
+    bootstrap("staging", "eu-west-1", chalice_dir)
+    assert "defended https://" in capsys.readouterr().out, "the new API route too"
+    bootstrap("staging", "eu-west-1", chalice_dir)
+    rerun = capsys.readouterr().out
+    assert "defended" not in rerun and "response headers policy" not in rerun, "nothing to change"
+
+    cloudfront = boto3.client("cloudfront", region_name="eu-west-1")
+    (summary,) = cloudfront.list_distributions()["DistributionList"]["Items"]
+    config = cloudfront.get_distribution_config(Id=summary["Id"])["DistributionConfig"]
+    behaviours = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]["Items"]]
+    (policy_id,) = {b["ResponseHeadersPolicyId"] for b in behaviours}
+    policy = cloudfront.get_response_headers_policy(Id=policy_id)["ResponseHeadersPolicy"]
+    security = policy["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    served = security_headers(https=True)
+    assert (
+        security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+        == (served["Content-Security-Policy"])
+    )
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert (
+        security["ContentTypeOptions"]["Override"]
+        and security["FrameOptions"]["FrameOption"] == "DENY"
+    )
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == served["Referrer-Policy"]
+    (custom,) = policy["ResponseHeadersPolicyConfig"]["CustomHeadersConfig"]["Items"]
+    assert (custom["Header"], custom["Value"]) == (
+        "Permissions-Policy",
+        served["Permissions-Policy"],
+    )

@@ -110,6 +110,7 @@ def emulator_env(endpoint: str, home: Path) -> dict[str, str]:
         AWS_CONFIG_FILE=str(home / "aws-config"),
         AWS_SHARED_CREDENTIALS_FILE=str(home / "aws-credentials"),
         PYTHONPATH=str(HARNESS),
+        COMNIST_HARNESS_POLICIES=str(home / "cloudfront-policies.json"),
     )
     return env
 
@@ -310,6 +311,31 @@ def test_the_site_is_served_by_cloudfront_from_private_buckets(rehearsal):
     assert [e["ErrorCode"] for e in config["CustomErrorResponses"]["Items"]] == [404]
     invalidations = cloudfront.list_invalidations(DistributionId=summary["Id"])
     assert invalidations["InvalidationList"]["Quantity"] == 1, rehearsal.outputs["site"]
+
+
+def test_every_route_of_the_distribution_sends_the_browser_defences(rehearsal):
+    """moto has no response-headers policies: the harness answers those calls (from the file
+    the rehearsal's processes share), after botocore validated them as for AWS."""
+    from deploy_harness.cloudfront_policies import emulated
+
+    from comnist.security_headers import security_headers
+
+    cloudfront = rehearsal.client("cloudfront")
+    (summary,) = cloudfront.list_distributions()["DistributionList"]["Items"]
+    config = cloudfront.get_distribution_config(Id=summary["Id"])["DistributionConfig"]
+    behaviours = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]["Items"]]
+    (policy_id,) = {b.get("ResponseHeadersPolicyId") for b in behaviours}
+    with emulated(Path(rehearsal.env["COMNIST_HARNESS_POLICIES"])):
+        policy = cloudfront.get_response_headers_policy(Id=policy_id)["ResponseHeadersPolicy"]
+    settings = policy["ResponseHeadersPolicyConfig"]
+    csp = settings["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    assert csp == security_headers()["Content-Security-Policy"], "the same CSP as comnist serve"
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp and "connect-src 'self'" in csp
+    hsts = settings["SecurityHeadersConfig"]["StrictTransportSecurity"]
+    assert hsts["Override"] and hsts["AccessControlMaxAgeSec"] >= 31536000
+    headers = {h["Header"] for h in settings["CustomHeadersConfig"]["Items"]}
+    assert headers == {"Permissions-Policy"}
 
 
 def unpacked_function(rehearsal: Rehearsal, function: str, target: Path) -> Path:

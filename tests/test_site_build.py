@@ -66,7 +66,8 @@ def test_every_language_gets_its_pages_cards_and_config(tmp_path):
     assert "Нарисуйте заглавную букву" in (out / "ru" / "index.html").read_text()
     # Hashed asset names let browsers keep them for a year.
     assets = sorted(p.name for p in (out / "assets").iterdir())
-    assert all(re.fullmatch(r"\w+\.[0-9a-f]{10}\.(js|css)", name) for name in assets)
+    assert all(re.fullmatch(r"[\w-]+\.[0-9a-f]{10}\.(js|css|png)", name) for name in assets)
+    assert {"gallery-cyrillic", "gallery-latin"} <= {name.split(".")[0] for name in assets}
     html = (out / "en" / "index.html").read_text()
     assert not re.search(r'(src|href)="https?://(?!draw\.example\.org)[^"]*\.(js|css)"', html), (
         "no third-party assets"
@@ -166,8 +167,22 @@ def test_root_page_picks_a_language_and_links_to_all(tmp_path):
     html = (out / "index.html").read_text()
     for lang in ("en", "fr", "ru"):
         assert f'<a href="/{lang}/" lang="{lang}"' in html
-    assert "navigator.languages" in html and "location.search" in html
+    # The language choice is a file of the site: a strict CSP allows no inline script.
+    (script,) = re.findall(r'<script src="(/assets/root\.[0-9a-f]{10}\.js)"></script>', html)
+    code = (out / script.lstrip("/")).read_text()
+    assert "navigator.languages" in code and "location.search" in code
+    assert 'data-languages="de en fr ru zh"' in html
+    assert not re.search(r"<script>|style=", html)
     assert (out / "404.html").is_file()
+
+
+def test_no_page_has_an_inline_script_or_style(tmp_path):
+    out = build_site.build(tmp_path / "site")
+    for page in out.rglob("*.html"):
+        html = page.read_text()
+        inline = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", html)
+        assert inline == [], f"{page.relative_to(out)}: {inline}"
+        assert not re.search(r"\sstyle=|<style", html), page.relative_to(out)
 
 
 def test_thanks_page_shares_with_plain_links_only(tmp_path):
@@ -313,3 +328,31 @@ def test_textual_files_are_served_with_their_charset_and_images_without():
         assert content_type(name).endswith("; charset=utf-8"), name
     assert content_type("og-ru.png") == "image/png"
     assert content_type("unknown.bin-ish") == "application/octet-stream"
+
+
+def test_the_committed_gallery_has_a_row_of_drawings_for_every_letter():
+    """``make gallery`` output as shipped: each letter's row holds as many drawings as it says."""
+    import json
+
+    import numpy as np
+
+    import site_gallery
+    from chalicelib.alphabets import alphabets
+
+    index = json.loads((site_gallery.GALLERY_DIR / "gallery.json").read_text(encoding="utf-8"))
+    cell = index["cell"]
+    assert "CC BY-SA 4.0" in index["credit"]
+    for alphabet in alphabets().values():
+        entry = index["alphabets"][alphabet.id]
+        assert entry["letters"] == "".join(alphabet.letters)
+        with Image.open(site_gallery.GALLERY_DIR / f"{alphabet.id}.png") as sheet:
+            assert sheet.size == (site_gallery.PER_LETTER * cell, len(alphabet.letters) * cell)
+            pixels = np.asarray(sheet.convert("L"))
+        for row, count in enumerate(entry["counts"]):
+            for column in range(site_gallery.PER_LETTER):
+                thumbnail = pixels[
+                    row * cell : (row + 1) * cell, column * cell : (column + 1) * cell
+                ]
+                inked = int((thumbnail < 128).sum())
+                assert (inked > 40) == (column < count), (alphabet.id, row, column, inked)
+        assert sum(entry["counts"]) >= 2 * len(alphabet.letters), "a few drawings of each letter"

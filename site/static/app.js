@@ -185,6 +185,32 @@
     var n = load("count", 0), level = levelOf(n);
     return n && level ? plural(m.share_count_text, n, { level: m.levels[level - 1] }) : m.share_text;
   }
+  // The network links carry the same text: the page fills each link's template with it.
+  var shareLinks = document.querySelectorAll("a[data-template]");
+  Array.prototype.forEach.call(shareLinks, function (link) {
+    link.href = link.getAttribute("data-template").split("%7Btext%7D").join(encodeURIComponent(shareText()));
+  });
+  var copyButton = $("copy-link");
+  if (copyButton) {
+    copyButton.addEventListener("click", function () {
+      var text = config.share_url;
+      var copied = navigator.clipboard && window.isSecureContext
+        ? navigator.clipboard.writeText(text) : Promise.reject(new Error("no clipboard"));
+      copied.catch(function () {
+        // Without the asynchronous clipboard (plain http on a LAN), the old way still copies.
+        var field = document.createElement("textarea");
+        field.value = text;
+        field.setAttribute("readonly", "");
+        field.className = "visually-hidden";
+        document.body.appendChild(field);
+        field.select();
+        var ok = document.execCommand && document.execCommand("copy");
+        field.remove();
+        if (!ok) throw new Error("copy refused");
+      }).then(function () { $("copy-done").textContent = m.copy_done; },
+              function () { $("copy-done").textContent = text; });
+    });
+  }
   var shareButton = $("native-share");
   if (shareButton && navigator.share) {
     shareButton.hidden = false;
@@ -214,11 +240,11 @@
   }
 
   function shareImage(mine) {
-    var columns = Math.min(6, mine.length), shown = mine.slice(-columns * 4), cell = 160, pad = 24;
+    var columns = Math.max(3, Math.min(6, mine.length)), shown = mine.slice(-columns * 4), cell = 160, pad = 24;
     var rows = Math.ceil(shown.length / columns);
     var picture = document.createElement("canvas");
     picture.width = columns * cell + 2 * pad;
-    picture.height = rows * cell + 2 * pad + 64;
+    picture.height = rows * cell + 2 * pad + 96;
     var c = picture.getContext("2d");
     c.fillStyle = "#fafaf7";
     c.fillRect(0, 0, picture.width, picture.height);
@@ -228,12 +254,17 @@
       c.fillRect(x + 6, y + 6, cell - 12, cell - 12);
       drawLetter(c, item, x + 14, y + 14, cell - 28);
     });
+    // The picture speaks for the site wherever it travels: its address, the count and the level.
+    var n = load("count", 0), level = levelOf(n);
     c.fillStyle = "#0b5cad";
     c.font = "bold 32px system-ui, sans-serif";
-    c.fillText("CoMNIST", pad, picture.height - pad - 8);
+    c.fillText("CoMNIST", pad, picture.height - pad - 48);
+    c.font = "20px system-ui, sans-serif";
+    c.fillText(config.share_url.replace(/^https?:\/\//, ""), pad, picture.height - pad - 12, picture.width - 2 * pad);
     c.fillStyle = "#111";
-    c.font = "24px system-ui, sans-serif";
-    c.fillText(plural(m.thanks_count, load("count", 0)), pad + 170, picture.height - pad - 10);
+    c.font = "18px system-ui, sans-serif";
+    var words = plural(m.thanks_count, n) + (level ? " " + fill(m.share_picture_level, { level: m.levels[level - 1] }) : "");
+    c.fillText(words, pad + 160, picture.height - pad - 50, picture.width - 2 * pad - 160);
     return picture;
   }
 
@@ -264,9 +295,42 @@
         link.download = name;
         document.body.appendChild(link);
         link.click();
+        $("share-done").textContent = m.share_saved;
         setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
       }, "image/png");
     });
+  }
+
+  // ---- the end of a round: the participant's letters beside other people's ----
+  // The gallery (a script and a picture of real drawings per alphabet) loads only when shown.
+  function loadReveal(callback) {
+    var spec = config.gallery;
+    if (!spec) return;
+    if (window.comnistReveal) { callback(window.comnistReveal); return; }
+    var script = document.createElement("script");
+    script.src = spec.script;
+    script.onload = function () { callback(window.comnistReveal); };
+    document.head.appendChild(script);
+  }
+  // The last `limit` different letters drawn, newest first, each with its latest drawing.
+  function lastLetters(items, limit) {
+    var seen = {}, picked = [];
+    for (var i = items.length - 1; i >= 0 && picked.length < limit; i--) {
+      if (seen[items[i].letter]) continue;
+      seen[items[i].letter] = true;
+      picked.push(items[i]);
+    }
+    return picked;
+  }
+  function showReveal(grid, items, done) {
+    loadReveal(function (reveal) {
+      reveal.show(grid, lastLetters(items, 10), config.gallery, { you: m.reveal_you, draw: drawLetter })
+        .then(done, function () { /* offline without the gallery: no reveal */ });
+    });
+  }
+  var revealSection = $("reveal-section");
+  if (revealSection && mine.length && config.gallery) {
+    showReveal($("reveal-grid"), mine, function () { revealSection.hidden = false; });
   }
 
   // The thanks page offers the alphabet the participant has not been drawing.
@@ -292,6 +356,7 @@
   if (!config.alphabets[alphabet]) alphabet = config.alphabet;
   save("alphabet:" + config.lang, alphabet);
   var counts = {};
+  var total = null;  // the alphabet's community total, once /stats has answered
   var goal = config.goal;
   var letter = null;
   var strokes = [], current = null, activePointer = null, startTime = null, lastTime = 0, pointerType = "mouse";
@@ -350,6 +415,8 @@
     $("undo").disabled = empty;
     $("clear").disabled = empty;
     $("next").disabled = empty;
+    // A first letter drawn but not yet sent can be finished too: Finish sends it.
+    $("finish").disabled = empty && load("count", 0) === 0;
   }
 
   function position(event) {
@@ -377,6 +444,9 @@
     if (activePointer !== null || strokes.length >= LIMITS.strokes) return;
     if (event.pointerType === "mouse" && event.button !== 0) return;
     event.preventDefault();
+    // The pen has priority: a celebration or a counted goal gives way at the first touch.
+    hideReward();
+    if (showGoal.counted) showGoal();
     activePointer = event.pointerId;
     pointerType = event.pointerType || "mouse";
     try { canvas.setPointerCapture(event.pointerId); } catch (e) { /* synthetic pointers */ }
@@ -443,15 +513,24 @@
     var pool = letters.filter(function (l) { return (counts[l] || 0) <= least + Math.max(2, least / 50); }).slice(0, 5);
     letter = pool[Math.floor(Math.random() * pool.length)];
     $("prompt-letter").textContent = letter;
-    showGoal();
+    canvas.setAttribute("aria-label", fill(m.draw_area_letter, { letter: letter }));
+    if (!showGoal.counted) showGoal();
     showGuess(null);
     speak();
   }
 
-  function showGoal() {
-    var count = counts[letter] || 0;
-    $("goal-text").textContent = fill(m.goal, { letter: letter, count: fmt(count), goal: fmt(goal) });
+  // The goal of the letter asked for; after Next, for a moment, the goal of the letter just drawn,
+  // with the participant's drawing counted in it, so that everyone sees the goal move.
+  function showGoal(drawn) {
+    clearTimeout(showGoal.timer);
+    var shown = drawn || letter, count = counts[shown] || 0;
+    showGoal.counted = !!drawn;
+    $("goal-text").textContent = fill(m.goal, { letter: shown, count: fmt(count), goal: fmt(goal) }) + (drawn ? " +1 ✓" : "");
+    $("goal-text").classList.toggle("counted", !!drawn);
+    // While the drawing is shown counted, its "+1" takes the place of the total.
+    $("goal-total").textContent = total === null || drawn ? "" : fill(m.goal_total, { total: fmt(total) });
     $("goal-bar").style.width = Math.min(100, 100 * count / goal) + "%";
+    if (drawn) showGoal.timer = setTimeout(function () { showGoal(); }, 2400);
   }
 
   function loadStats() {
@@ -461,7 +540,7 @@
     }).then(function (stats) {
       goal = stats.goal || goal;
       var a = stats.alphabets && stats.alphabets[alphabet];
-      if (a) counts = a.letters;
+      if (a) { counts = a.letters; total = typeof a.total === "number" ? a.total : null; }
     }).catch(function () { /* offline: balance locally */ });
   }
 
@@ -477,23 +556,31 @@
       $("level-car").setAttribute("href", "#car-" + level);
       picture.setAttribute("aria-label", fill(m.level_picture, { level: m.levels[level - 1] }));
     }
-    $("finish").disabled = n === 0;
+    updateButtons();
     var previous = level ? config.levels[level - 1] : 0;
     var next = config.levels[level];
     var share = next ? (n - previous) / (next - previous) : 1;
     $("level-bar").style.width = Math.round(share * 100) + "%";
     $("level-progress").setAttribute("aria-valuenow", String(Math.round(share * 100)));
     $("level-next").textContent = next ? plural(m.level_left, next - n, { level: m.levels[level] }) : m.max_level;
+    // The celebration takes the line under the box, never the box: the pen can go on at once.
     if (celebrate && config.levels.indexOf(n) >= 0) {
       $("reward-text").textContent = m.levelup + " " + m.levels[level - 1];
+      $("announce").textContent = m.levelup + " " + m.levels[level - 1];
       $("reward-car").setAttribute("href", "#car-" + level);
-      var box = $("reward");
-      box.hidden = false;
+      $("reward").hidden = false;
+      $("slot").classList.add("celebrating");
       if (navigator.vibrate) { try { navigator.vibrate([60, 40, 120]); } catch (e) { /* not allowed */ } }
       clearTimeout(showGame.timer);
-      showGame.timer = setTimeout(function () { box.hidden = true; }, 2400);
+      showGame.timer = setTimeout(hideReward, 2400);
     }
     showQueue();
+  }
+
+  function hideReward() {
+    clearTimeout(showGame.timer);
+    $("reward").hidden = true;
+    $("slot").classList.remove("celebrating");
   }
 
   // The drawing area in CSS pixels, as sent with a drawing: the guess must see the same.
@@ -502,8 +589,8 @@
     return { width: Math.round(rect.width * 100) / 100, height: Math.round(rect.height * 100) / 100 };
   }
 
-  $("next").addEventListener("click", function () {
-    if (!strokes.length) return;
+  // The drawing on the area joins the upload queue and counts; returns the letter it was.
+  function takeDrawing() {
     var drawing = {
       id: uuid4(),
       session: session,
@@ -522,12 +609,39 @@
     // The thanks page shows the participant's own letters, drawn again from these strokes.
     save("mine", load("mine", []).concat([{ letter: letter, strokes: strokes, canvas: drawing.canvas }]).slice(-MINE));
     counts[letter] = (counts[letter] || 0) + 1;
+    if (total !== null) total += 1;
     save("count", load("count", 0) + 1);
     clearDrawing();
-    chooseLetter(letter);
-    showGame(true);
     flush();
+    return drawing.letter;
+  }
+
+  $("next").addEventListener("click", function () {
+    if (!strokes.length) return;
+    var drawn = takeDrawing();
+    showGoal(drawn);
+    chooseLetter(drawn);
+    showGame(true);
+    // Next is disabled now: the drawing area, named after the new letter, takes the focus.
+    canvas.focus({ preventScroll: true });
+    if (load("count", 0) % ROUND === 0) showRound();
   });
+
+  // ---- every ten letters: how others drew the same letters ----
+  var ROUND = 10;
+  var revealDialog = $("reveal-dialog");
+  function showRound() {
+    if (!config.gallery || !revealDialog.showModal) return;
+    var items = load("mine", []).slice(-ROUND);
+    $("announce").textContent = m.reveal_ready;
+    showReveal($("reveal-grid"), items, function () {
+      hideReward();
+      if (!revealDialog.open) revealDialog.showModal();
+      $("reveal-close").focus();
+    });
+  }
+  $("reveal-close").addEventListener("click", function () { revealDialog.close(); });
+  revealDialog.addEventListener("close", function () { canvas.focus({ preventScroll: true }); });
 
   // ---- what the letter looks like to the letter model ----
   function showGuess(text, guessed) {
@@ -591,6 +705,7 @@
     childButton.setAttribute("aria-pressed", String(on));
     childButton.textContent = on ? m.child_mode_off : m.child_mode;
     $("child-note").hidden = !on;
+    $("speak").hidden = !on;
   }
   childButton.addEventListener("click", function () {
     // Once the mode has been used, leaving it says an adult draws: both are worth knowing.
@@ -599,11 +714,19 @@
     speak();
   });
   $("prompt-letter").addEventListener("click", speak);
+  $("speak").addEventListener("click", speak);
   showChildMode();
 
   var dialog = $("finish-dialog");
   function goToThanks() { location.href = config.base + "/" + config.lang + "/thanks.html"; }
   $("finish").addEventListener("click", function () {
+    // A letter drawn but not yet sent is sent before the form: Finish never drops it.
+    if (strokes.length) {
+      var drawn = takeDrawing();
+      showGoal(drawn);
+      chooseLetter(drawn);
+      showGame(false);
+    }
     if (dialog.showModal) dialog.showModal(); else goToThanks();
   });
   $("back").addEventListener("click", function () { dialog.close(); });

@@ -121,3 +121,55 @@ def open_drawing_page(context, url: str):
     page.wait_for_load_state("networkidle")
     page.errors = errors
     return page
+
+
+AXE = (
+    Path(__file__).resolve().parents[2]
+    / "build"
+    / "node"
+    / "node_modules"
+    / "axe-core"
+    / "axe.min.js"
+)
+# Reported by the page itself: every Content-Security-Policy violation, whatever its directive.
+CSP_WATCH = """document.addEventListener('securitypolicyviolation', (e) => window.cspViolation({
+  directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile,
+  line: e.lineNumber, sample: e.sample}));"""
+
+
+def guard_csp(context) -> list[dict]:
+    """Collect the context's CSP violations (reported events and "Refused to" console errors)."""
+    violations: list[dict] = []
+
+    def report(source, violation) -> None:
+        violations.append({**violation, "page": source["page"].url})
+
+    context.expose_binding("cspViolation", report)
+    context.add_init_script(CSP_WATCH)
+
+    def console(message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            violations.append({"console": message.text})
+
+    context.on("console", console)
+    return violations
+
+
+def axe_violations(page, context_selector: str | None = None) -> list[dict]:
+    """axe-core's violations on the page as it is now (the file ``make axe`` installs).
+
+    axe is evaluated through the DevTools protocol, which a page's CSP does not govern: a
+    ``<script>`` tag would itself be a violation of the CSP under test.
+    """
+    if not AXE.is_file():
+        raise AssertionError(f"{AXE} is missing: run `make axe` (make test does)")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
+    results = page.evaluate(
+        """(selector) => axe.run(selector ? document.querySelector(selector) : document,
+             {resultTypes: ['violations']}).then(r => r.violations.map(v => ({
+               id: v.id, impact: v.impact, help: v.help,
+               nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)})))""",
+        context_selector,
+    )
+    return results

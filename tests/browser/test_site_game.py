@@ -39,7 +39,7 @@ def test_the_first_letter_brings_a_reward_with_its_picture(live, browser):
         car = reward.locator("svg.reward-car")
         assert car.locator("use").get_attribute("href") == "#car-1"
         box = car.bounding_box()
-        assert box["width"] > 100 and box["height"] > 40, "a picture, not a line of text"
+        assert box["width"] > 80 and box["height"] > 40, "a picture, not a line of text"
         assert page.evaluate("buzzed.length") == 1, "phones that can vibrate do"
         assert (
             page.evaluate("getComputedStyle(document.querySelector('.confetti i')).animationName")
@@ -126,7 +126,7 @@ def test_without_web_share_the_picture_of_my_letters_downloads(live, desktop, tm
     download.value.save_as(path)
     assert path.name == "comnist-letters.png"
     with Image.open(path) as picture:
-        assert picture.size == (2 * 160 + 48, 160 + 48 + 64)
+        assert picture.size == (3 * 160 + 48, 160 + 48 + 96), "a row of letters, then the words"
         assert min(picture.convert("L").getdata()) < 40, "the letters are in the picture"
     screenshot(page, "thanks-desktop-my-letters")
 

@@ -38,6 +38,14 @@ def inside_viewport(page, test_id: str) -> bool:
     )
 
 
+def status_cut_off(page) -> list[str]:
+    """Lines of the status (counter, level, community goal) that do not fit their width."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid=status] p')]
+             .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent)"""
+    )
+
+
 @pytest.mark.parametrize(
     ("lang", "width", "height"),
     [
@@ -54,8 +62,9 @@ def test_the_whole_box_and_next_are_on_screen_and_nothing_moves(live, browser, l
     try:
         page = open_drawing_page(context, f"{live.url}/{lang}/")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
-        for test_id in ("draw-area", "next", "prompt-letter", "alphabet-badge"):
+        for test_id in ("draw-area", "next", "prompt-letter", "alphabet-badge", "counter", "goal"):
             assert inside_viewport(page, test_id), f"{test_id} at {width}x{height} in {lang}"
+        assert status_cut_off(page) == [], "the status says all it has"
         before = page.get_by_test_id("draw-area").bounding_box()
         assert before["width"] >= width * 0.8, "the box uses the width of the phone"
         screenshot(page, f"layout-{lang}-{width}-start")
@@ -66,6 +75,7 @@ def test_the_whole_box_and_next_are_on_screen_and_nothing_moves(live, browser, l
         after = page.get_by_test_id("draw-area").bounding_box()
         assert after == before, "the box stays where it was after the first letter"
         assert inside_viewport(page, "next") and inside_viewport(page, "finish")
+        assert status_cut_off(page) == [], "the status says all it has, the drawing counted"
         page.wait_for_timeout(600)
         screenshot(page, f"layout-{lang}-{width}-after-first")
         assert not page.errors

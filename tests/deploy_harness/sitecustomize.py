@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import botocore.session
+import cloudfront_policies
 
 
 def lower_case_filter_rule_names(params: dict[str, Any], **_: Any) -> None:
@@ -49,3 +50,6 @@ def _init_with_hooks(self: botocore.session.Session, *args: Any, **kwargs: Any) 
 
 
 botocore.session.Session.__init__ = _init_with_hooks
+
+# moto has no response-headers policies: cloudfront_policies answers those calls.
+cloudfront_policies.install()
