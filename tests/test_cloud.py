@@ -291,11 +291,11 @@ def test_bootstrap_gives_every_route_the_browser_defences_once(aws, tmp_path, ca
     first = capsys.readouterr().out
     assert "created the response headers policy comnist-staging-defences" in first
     assert "defended https://" in first
+    api_id = deployed_rest_api(boto3.client("apigateway", region_name="eu-west-1"))
+    api_url = f"https://{api_id}.execute-api.eu-west-1.amazonaws.com/api/"
     (chalice_dir / "deployed").mkdir()
-    api_url = "https://abc123.execute-api.eu-west-1.amazonaws.com/api/"
-    (chalice_dir / "deployed" / "staging.json").write_text(
-        json.dumps({"resources": [{"resource_type": "rest_api", "rest_api_url": api_url}]})
-    )
+    deployed = {"resource_type": "rest_api", "rest_api_url": api_url, "rest_api_id": api_id}
+    (chalice_dir / "deployed" / "staging.json").write_text(json.dumps({"resources": [deployed]}))
     bootstrap("staging", "eu-west-1", chalice_dir)
     assert "defended https://" in capsys.readouterr().out, "the new API route too"
     bootstrap("staging", "eu-west-1", chalice_dir)
