@@ -3,13 +3,20 @@
     python build_site.py [--out build/site] [--api-url /api] [--site-url URL]
                          [--contributors-data data/contributors | --contributors-bucket NAME]
                          [--drawings-data data/drawings | --drawings-bucket NAME]
-                         [--deploy s3://BUCKET]
+                         [--contact ADDRESS | --stage NAME] [--deploy s3://BUCKET]
 
 A language is one message catalog, ``site/messages/<code>.json``. Static assets get content-hashed
 names so they can be cached for a year; Open Graph images (1200x630) are drawn with Pillow. The
 live letter guess uses the drawings store's current sanitizer model (else the starter model
 shipped with the sanitizer, else no guess), exported per alphabet by
 :func:`sanitizer.recognizer.export_recognizer`.
+
+The contributors page lists approved names only (:mod:`comnist.contributors`), at most
+``MAX_LISTED_NAMES``, and stays out of the service worker's precache, so that it can be
+published again alone (:func:`publish_contributors_locally`, :func:`publish_contributors_to_bucket`)
+whenever the maintainer decides on names, without rebuilding the site. The build's settings are
+kept beside it in ``site-settings.json`` (public values only: URLs and the contact address) for
+that page-only path.
 """
 
 from __future__ import annotations
@@ -29,9 +36,16 @@ from PIL import Image, ImageDraw, ImageFont
 
 from chalicelib.alphabets import alphabets
 from chalicelib.mediatypes import content_type
-from chalicelib.storage import LocalStorage, NotFound, S3Storage, Storage, etag_of
+from chalicelib.storage import LocalStorage, S3Storage, Storage, etag_of
+from chalicelib.validation import EMAIL
 
 SITE_DIR = Path(__file__).resolve().parent / "site"
+DEFAULT_OUT = Path("build/site")
+SETTINGS_FILE = "site-settings.json"
+CHALICE_CONFIG = Path(__file__).resolve().parent / "collector" / ".chalice" / "config.json"
+# Enough to thank a community, small enough for a phone: 1,000 names are about 40 KB a page.
+MAX_LISTED_NAMES = 1000
+CONTRIBUTORS_PAGE = "contributors.html"
 # The first reward comes with the first letter, the next ones quickly, then one every 25 letters.
 LEVELS = [1, 3, 10, 25, 50, 75, 100, 125]
 GOAL = 1000
@@ -135,24 +149,16 @@ def recognizer_config(model: Any, out_dir: Path, assets: dict[str, str]) -> dict
 
 
 def contributor_names(store: Storage | None) -> list[str]:
-    """Names of contributors who consented to the thanks page, without duplicates, sorted."""
-    if store is None:
-        return []
-    names = set()
-    for key in store.list_keys("contributors/"):
-        if not key.endswith(".json"):
-            continue
-        try:
-            record = store.get_json(key)
-        except (ValueError, NotFound):
-            continue  # half-written or just deleted: the next build picks it up
-        if not isinstance(record, dict):
-            continue
-        name = record.get("name")
-        name = name.strip() if isinstance(name, str) else ""
-        if name and (record.get("consent") or {}).get("thanks_page") is True:
-            names.add(name)
-    return sorted(names, key=str.casefold)
+    """Names the maintainer approved, of contributors who consented, first approved first."""
+    from comnist.contributors import approved_names, read_contributors
+
+    return approved_names(read_contributors(store)) if store is not None else []
+
+
+def listed_names(names: list[str]) -> dict[str, Any]:
+    """What the contributors page shows: the first ``MAX_LISTED_NAMES`` names, sorted, and how many more."""
+    shown = sorted(names[:MAX_LISTED_NAMES], key=str.casefold)
+    return {"names": shown, "more_names": max(0, len(names) - MAX_LISTED_NAMES)}
 
 
 # Where the page puts its own share text (with the count and level) in a share link's template.
@@ -304,13 +310,14 @@ def web_manifest(lang: str, messages: dict[str, Any], icons: list[str]) -> dict[
 def write_service_worker(env: Environment, out_dir: Path, languages: list[str]) -> list[str]:
     """``/sw.js``, which precaches every page, asset and icon; returns the precached paths.
 
-    Its cache is named after the content of what it holds, so every new build replaces it.
+    Its cache is named after the content of what it holds, so every new build replaces it. The
+    contributors page is left out: it grows with the names and is published again on its own.
     """
     files = [out_dir / "index.html"] + sorted(
         path
         for folder in ("assets", "icons", *languages)
         for path in (out_dir / folder).rglob("*")
-        if path.is_file()
+        if path.is_file() and path.name != CONTRIBUTORS_PAGE
     )
     digest = hashlib.sha256()
     paths = []
@@ -362,14 +369,11 @@ def _write(path: Path, html: str) -> None:
     path.write_text(html, encoding="utf-8")
 
 
-def render_language(
-    env: Environment, out_dir: Path, lang: str, messages: dict[str, Any], shared: dict[str, Any]
-) -> None:
-    """Write one language's pages under ``out_dir/<lang>/`` and its sharing card."""
+def language_context(lang: str, messages: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
+    """What every page of one language is rendered with."""
     site_url = shared["site_url"]
-    render_og_image(messages, out_dir / "og" / f"{lang}.png", shared["fallback_messages"])
     share_url = f"{site_url}/{lang}/"
-    language_context = {
+    return {
         **shared,
         "lang": lang,
         "m": messages,
@@ -390,15 +394,36 @@ def render_language(
         ],
         "other_alphabet": "latin" if messages["alphabet"] == "cyrillic" else "cyrillic",
     }
-    for page, filename in PAGES.items():
-        page_file = "" if filename == "index.html" else filename
-        context = {
-            **language_context,
-            "page": page,
-            "page_file": page_file,
-            "page_url": share_url + page_file,
-        }
-        _write(out_dir / lang / filename, env.get_template(f"{page}.html").render(context))
+
+
+def render_page(
+    env: Environment, out_dir: Path, lang: str, page: str, context: dict[str, Any]
+) -> Path:
+    """Write one page of one language; return its path."""
+    filename = PAGES[page]
+    page_file = "" if filename == "index.html" else filename
+    page_context = {
+        **context,
+        "page": page,
+        "page_file": page_file,
+        "page_url": f"{context['site_url']}/{lang}/{page_file}",
+    }
+    if page == "contributors":
+        # Published again alone, without the build's letter model or gallery: the page draws nothing.
+        page_context["config"] = {**context["config"], "recognizer": None, "gallery": None}
+    path = out_dir / lang / filename
+    _write(path, env.get_template(f"{page}.html").render(page_context))
+    return path
+
+
+def render_language(
+    env: Environment, out_dir: Path, lang: str, messages: dict[str, Any], shared: dict[str, Any]
+) -> None:
+    """Write one language's pages under ``out_dir/<lang>/`` and its sharing card."""
+    render_og_image(messages, out_dir / "og" / f"{lang}.png", shared["fallback_messages"])
+    context = language_context(lang, messages, shared)
+    for page in PAGES:
+        render_page(env, out_dir, lang, page, context)
 
 
 # Written into every site this script builds: only such a folder (or an empty one) is replaced.
@@ -432,9 +457,10 @@ def build(
     downloads_url: str = "https://github.com/GregVial/CoMNIST",
     site_dir: Path = SITE_DIR,
     model: Any = None,
+    contact: str | None = None,
 ) -> Path:
     """Render the whole site into ``out_dir`` (emptied first, so no stale page lingers); return it."""
-    site_url = site_url.rstrip("/")
+    settings = site_settings(site_url, api_url, downloads_url, contact)
     check_out_dir(out_dir)
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -446,16 +472,12 @@ def build(
     languages = sorted(catalogs)
     english = catalogs.get("en", next(iter(catalogs.values())))
     shared = {
-        "site_url": site_url,
-        "api_url": api_url,
-        "base": "",
-        "languages": languages,
-        "downloads_url": downloads_url,
-        "names": contributor_names(contributors_store),
-        "fallback_messages": english,
+        **shared_context(settings, languages, english),
+        **listed_names(contributor_names(contributors_store)),
         "recognizer": recognizer_config(model, out_dir, assets),
         "gallery": gallery_config(out_dir, assets, site_dir / "gallery"),
     }
+    site_url = settings["site_url"]
     icons = render_icons(out_dir)
     for lang, messages in catalogs.items():
         render_language(env, out_dir, lang, messages, shared)
@@ -470,7 +492,117 @@ def build(
     _write(out_dir / "index.html", env.get_template("root.html").render(root_context))
     _write(out_dir / "404.html", env.get_template("404.html").render(root_context))
     write_service_worker(env, out_dir, languages)
+    (out_dir / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8")
     return out_dir
+
+
+def site_settings(
+    site_url: str, api_url: str, downloads_url: str, contact: str | None
+) -> dict[str, Any]:
+    """The build's settings that every page shows; kept with the built site for page-only builds."""
+    return {
+        "site_url": site_url.rstrip("/"),
+        "api_url": api_url,
+        "downloads_url": downloads_url,
+        "contact": contact or None,
+    }
+
+
+def shared_context(
+    settings: dict[str, Any], languages: list[str], english: dict[str, Any]
+) -> dict[str, Any]:
+    """What the pages of every language share, from the build's settings."""
+    return {
+        "site_url": settings["site_url"],
+        "api_url": settings["api_url"],
+        "base": "",
+        "languages": languages,
+        "downloads_url": settings["downloads_url"],
+        "contact": settings.get("contact"),
+        "fallback_messages": english,
+        "recognizer": None,
+        "gallery": None,
+    }
+
+
+def render_contributors_pages(
+    out_dir: Path, names: list[str], settings: dict[str, Any], site_dir: Path = SITE_DIR
+) -> list[Path]:
+    """Render the contributors page of every language, and the assets it links, into ``out_dir``.
+
+    The same page a full build writes, from the built site's settings: nothing else is rebuilt.
+    """
+    catalogs = load_catalogs(site_dir)
+    assets = hash_assets(site_dir, out_dir)
+    env = _environment(site_dir, assets)
+    languages = sorted(catalogs)
+    english = catalogs.get("en", next(iter(catalogs.values())))
+    shared = {**shared_context(settings, languages, english), **listed_names(names)}
+    return [
+        render_page(env, out_dir, lang, "contributors", language_context(lang, messages, shared))
+        for lang, messages in catalogs.items()
+    ]
+
+
+def publish_contributors_locally(site: Path, names: list[str]) -> list[Path]:
+    """Replace the contributors pages of the built site ``site`` (served as they are, by ``comnist serve``)."""
+    import tempfile
+
+    settings = json.loads((site / SETTINGS_FILE).read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory(dir=site, prefix=".contributors-") as tmp:
+        written = render_contributors_pages(Path(tmp), names, settings)
+        for path in sorted(Path(tmp).rglob("*")):
+            if path.is_file():
+                target = site / path.relative_to(tmp)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                path.replace(target)  # atomic: a reader sees the old page or the new one
+        return [site / path.relative_to(tmp) for path in written]
+
+
+def publish_contributors_to_bucket(
+    bucket: str, names: list[str], s3: Any = None, cloudfront: Any = None
+) -> list[str]:
+    """Render the contributors pages from the site bucket's settings, upload what changed, invalidate it.
+
+    Returns the keys uploaded. Earlier versions of the pages are erased, should the site bucket
+    keep versions: a name taken off the page must not stay behind in the bucket.
+    """
+    import tempfile
+
+    import boto3
+
+    s3 = s3 or boto3.client("s3")
+    settings = json.loads(S3Storage(bucket, s3).get(SETTINGS_FILE).data)
+    with tempfile.TemporaryDirectory() as tmp:
+        render_contributors_pages(Path(tmp), names, settings)
+        uploaded = deploy(Path(tmp), bucket, s3)
+    site = S3Storage(bucket, s3)
+    for key in uploaded:
+        if key.endswith(CONTRIBUTORS_PAGE):
+            _erase_older_versions(site, key)
+    invalidate(cloudfront or boto3.client("cloudfront"), bucket, uploaded)
+    return uploaded
+
+
+def _erase_older_versions(store: S3Storage, key: str) -> None:
+    """Delete every version of ``key`` but the current one (nothing on an unversioned bucket)."""
+    paginator = store.client.get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=store.bucket, Prefix=key):
+        for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+            if item["Key"] == key and not item.get("IsLatest") and item["VersionId"] != "null":
+                store.client.delete_object(
+                    Bucket=store.bucket, Key=key, VersionId=item["VersionId"]
+                )
+
+
+def stage_contact(stage: str, config_path: Path = CHALICE_CONFIG) -> str | None:
+    """The contact address ``comnist bootstrap --contact`` recorded for ``stage``."""
+    try:
+        config = json.loads(config_path.read_text())
+    except (OSError, ValueError):
+        return None
+    stage_config = config.get("stages", {}).get(stage, {})
+    return stage_config.get("environment_variables", {}).get("COMNIST_CONTACT") or None
 
 
 def cache_control(relative: str) -> str:
@@ -562,12 +694,19 @@ def invalidate(cloudfront: Any, bucket: str, keys: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """The command line: build, then upload with ``--deploy``; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("build/site"))
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--api-url", default="/api", help="the collector API's base URL")
     parser.add_argument(
         "--site-url", default="http://127.0.0.1:8000", help="the site's public URL, for sharing"
     )
     parser.add_argument("--downloads-url", default="https://github.com/GregVial/CoMNIST")
+    contacts = parser.add_mutually_exclusive_group()
+    contacts.add_argument(
+        "--contact", help="the maintainer's address, shown on the privacy page for erasure requests"
+    )
+    contacts.add_argument(
+        "--stage", help="take --contact from this stage (comnist bootstrap --contact)"
+    )
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--contributors-data", type=Path, help="local contributors store (data/contributors)"
@@ -599,7 +738,18 @@ def main(argv: list[str] | None = None) -> int:
     except NotASite as refusal:
         parser.error(str(refusal))
     model = site_model(drawings)
-    out = build(args.out, args.api_url, args.site_url, store, args.downloads_url, model=model)
+    contact = args.contact or (stage_contact(args.stage) if args.stage else None)
+    if contact and not EMAIL.fullmatch(contact):
+        parser.error(f"--contact takes an e-mail address, not {contact!r}")
+    out = build(
+        args.out,
+        args.api_url,
+        args.site_url,
+        store,
+        args.downloads_url,
+        model=model,
+        contact=contact,
+    )
     print(f"letter guess: {'model ' + model.version if model else 'none (no model yet)'}")
     print(f"built the site in {out}")
     if args.deploy:

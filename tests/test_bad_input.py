@@ -164,7 +164,27 @@ BAD_CONTRIBUTORS = {
     ),
     "bidi override": (
         {"name": "a\u202eb", "consent": {"thanks_page": True, "updates": False}},
-        "control",
+        "format characters",
+    ),
+    "zero-width space in a name": (
+        {"name": "An\u200bna", "consent": {"thanks_page": True, "updates": False}},
+        "format characters",
+    ),
+    "right-to-left mark in a name": (
+        {"name": "\u200fAnna", "consent": {"thanks_page": True, "updates": False}},
+        "format characters",
+    ),
+    "zero-width joiner padding a name": (
+        {"name": "Anna" + "\u200d" * 40, "consent": {"thanks_page": True, "updates": False}},
+        "format characters",
+    ),
+    "byte order mark in an e-mail": (
+        {"email": "\ufeffa@example.org", "consent": {"thanks_page": False, "updates": True}},
+        "format characters",
+    ),
+    "soft hyphen in an e-mail": (
+        {"email": "an\u00adna@example.org", "consent": {"thanks_page": False, "updates": True}},
+        "format characters",
     ),
     "consent missing": ({"name": "Anna"}, "missing"),
     "consent not booleans": ({"consent": {"thanks_page": "yes", "updates": 1}}, "consent"),

@@ -16,6 +16,8 @@ Contributors bucket (private, never listed by any route)::
 
     contributors/<session>.json             name, e-mail and consents of one session
     created/<session>.json                  when the session first sent its record (write-once)
+    approvals/<session>.json                the maintainer's decision on the session's name
+    erasures/<time>-<n>.json                what an erasure removed, in counts only
 
 Every key is built from validated values (alphabet ids, code points, UUIDs) and checked again by
 :func:`chalicelib.storage.check_key`.
@@ -35,6 +37,9 @@ COUNTED_PREFIX = "counted/"
 LETTER_COUNTERS_PREFIX = "stats/letters/"
 VERDICTS_PREFIX = "verdicts/"
 MODELS_CURRENT_KEY = "models/current.json"
+RECORDS_PREFIX = "strokes/"
+CONTRIBUTORS_PREFIX = "contributors/"
+APPROVALS_PREFIX = "approvals/"
 SAMPLE_START_KEY = "models/sampling/start.json"
 
 _UUID = r"(?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
@@ -43,6 +48,9 @@ _DRAWING_KEY = re.compile(
 )
 _COUNTED_KEY = re.compile(
     r"counted/(?P<alphabet>[a-z]{2,20})/(?P<cp>U\+[0-9A-F]{4,6})/" + _UUID + r"\.json"
+)
+_RECORD_KEY = re.compile(
+    r"strokes/(?P<alphabet>[a-z]{2,20})/(?P<cp>U\+[0-9A-F]{4,6})/" + _UUID + r"\.json"
 )
 _VERDICT_KEY = re.compile(
     r"verdicts/(?P<alphabet>[a-z]{2,20})/(?P<cp>U\+[0-9A-F]{4,6})/" + _UUID + r"\.json"
@@ -93,6 +101,11 @@ def parse_drawing_key(key: str) -> DrawingRef:
     return _parse(_DRAWING_KEY, "drawing", key)
 
 
+def parse_record_key(key: str) -> DrawingRef:
+    """Return the :class:`DrawingRef` of a drawing record's key, or raise ``ValueError``."""
+    return _parse(_RECORD_KEY, "drawing record", key)
+
+
 def parse_counted_key(key: str) -> DrawingRef:
     """Return the :class:`DrawingRef` of a count marker's key, or raise ``ValueError``."""
     return _parse(_COUNTED_KEY, "count marker", key)
@@ -125,6 +138,11 @@ def contributor_key(session: str) -> str:
 def contributor_created_key(session: str) -> str:
     """Key of the write-once marker that keeps when a session's contributor record was created."""
     return f"created/{uuid.UUID(session)}.json"
+
+
+def approval_key(session: str) -> str:
+    """Key of the maintainer's decision on a session's name, beside its contributor record."""
+    return f"approvals/{uuid.UUID(session)}.json"
 
 
 def model_key(version: str) -> str:

@@ -14,7 +14,9 @@ idempotent steps:
 3. the id leaves ``pending`` (another conditional write).
 
 A handler that dies after step 1 leaves the id pending, so its retry resumes at step 2 without
-counting again; one that dies after step 2 finds the marker. The counter is read before the
+counting again; one that dies after step 2 finds the marker. An erased drawing leaves its count
+through :func:`uncount_drawing`, which puts its id in the counter's ``forgotten`` list in the
+same conditional write that decrements: no handler, late or retried, counts it again. The counter is read before the
 marker is checked, so a handler that saw neither the marker nor the pending id writes against an
 ETag that any finished step 3 has since changed. Letters never contend with each other: a burst
 of many letters writes many counters. ``GET /stats`` reads the counters, never a listing.
@@ -82,6 +84,8 @@ def count_drawing(store: Storage, ref: DrawingRef, now: str) -> bool:
     key = letter_counter_key(ref.alphabet, ref.code_point)
     for attempt in range(MAX_ATTEMPTS):
         counter, etag = _read_counter(store, key)
+        if ref.id in counter.get("forgotten", ()):  # erased: never counted again
+            return False
         pending = ref.id in counter["pending"]
         if store.exists(ref.counted_key):
             if pending:  # an earlier handler died between its marker and step 3
@@ -114,6 +118,38 @@ def _settle(store: Storage, key: str, drawing_id: str) -> None:
             return
         _back_off(attempt)
     # Left pending: harmless, the next count or recount of this drawing settles it.
+
+
+def uncount_drawing(store: Storage, ref: DrawingRef, now: str) -> bool:
+    """Take the erased drawing ``ref`` out of its letter's counter exactly once; remove its marker.
+
+    One conditional write decrements the counter if the drawing is in it (its marker exists or
+    its id is pending) and adds the id to ``forgotten``, which :func:`count_drawing` honours, so a
+    handler racing the erasure either wrote first (and is decremented here) or sees the id
+    forgotten. A retry finds the id forgotten and only removes the marker again. Returns whether
+    this call decremented. Raises ``RuntimeError`` after ``MAX_ATTEMPTS`` lost races.
+    """
+    key = letter_counter_key(ref.alphabet, ref.code_point)
+    decremented = False
+    for attempt in range(MAX_ATTEMPTS):
+        counter, etag = _read_counter(store, key)
+        forgotten = counter.setdefault("forgotten", [])
+        if ref.id in forgotten:
+            break
+        if ref.id in counter["pending"] or store.exists(ref.counted_key):
+            counter["count"] = max(0, int(counter["count"]) - 1)
+            decremented = True
+        counter["pending"] = [pending for pending in counter["pending"] if pending != ref.id]
+        forgotten.append(ref.id)
+        counter["updated"] = now
+        if _write_counter(store, key, counter, etag):
+            break
+        decremented = False
+        _back_off(attempt)
+    else:
+        raise RuntimeError(f"could not uncount {ref.id}: too much contention on {key}")
+    store.erase(ref.counted_key)
+    return decremented
 
 
 def counted_ids(store: Storage) -> set[str]:

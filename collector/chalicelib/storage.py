@@ -164,6 +164,16 @@ class Storage(ABC):
     def put_tags(self, key: str, tags: dict[str, str]) -> None:
         """Replace the object's tags, or raise :class:`NotFound`."""
 
+    def erase(self, key: str) -> int:
+        """Delete the object and every version of it the store keeps; return how many went.
+
+        An erasure request must leave no way back, whereas :meth:`delete` on a versioned bucket
+        only hides the object behind a delete marker. A store without versions just deletes.
+        """
+        existed = self.exists(key)
+        self.delete(key)
+        return int(existed)
+
     def exists(self, key: str) -> bool:
         """Return whether an object exists under ``key``."""
         return self.head(key) is not None
@@ -516,6 +526,22 @@ class S3Storage(Storage):
         check_key(key)
         with self._errors(key):
             self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def erase(self, key: str) -> int:
+        """Delete every version and delete marker of ``key`` by its version id (see :meth:`Storage.erase`)."""
+        check_key(key)
+        erased = 0
+        paginator = self.client.get_paginator("list_object_versions")
+        with self._errors(key):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+                for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                    if item["Key"] != key:  # the prefix also matches longer keys
+                        continue
+                    self.client.delete_object(
+                        Bucket=self.bucket, Key=key, VersionId=item["VersionId"]
+                    )
+                    erased += 1
+        return erased
 
     def list_keys(self, prefix: str = "", start_after: str = "") -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")

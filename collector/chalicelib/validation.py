@@ -11,7 +11,8 @@ Limits (also in docs/api.md):
 * ``drawn_at`` (optional): the device's UTC time of drawing, ISO 8601 with ``Z``, within the
   last ``MAX_DRAWN_AGE`` (30 days) and at most ``MAX_CLOCK_SKEW`` (10 minutes) ahead;
 * ``age_group`` (optional): ``child`` or ``adult``;
-* names at most 80 characters, e-mails at most 254.
+* names at most 80 characters, e-mails at most 254, neither with control or format characters
+  (Unicode categories Cc and Cf: zero-width and text-direction marks).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ MAX_CLOCK_SKEW = timedelta(minutes=10)
 
 # Matched with fullmatch: ``$`` would also accept a trailing newline.
 _LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}")
-_EMAIL = re.compile(
+EMAIL = re.compile(
     r"[^@\s<>\"'\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+"
 )
 _COUNTRY = re.compile(r"[A-Z]{2}")
@@ -309,10 +310,15 @@ def _text(value: Any, field: str, limit: int) -> str | None:
         return None
     if len(value) > limit:
         raise bad(f"{field} must be at most {limit} characters")
-    if any(unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") for ch in value) or any(
-        "\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069" for ch in value
-    ):
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") for ch in value):
         raise bad(f"{field} contains control characters")
+    # Format characters (category Cf) are invisible: zero-width spaces and joiners, direction
+    # marks and overrides. On a public page they hide text or reorder what is around them.
+    if any(unicodedata.category(ch) == "Cf" for ch in value):
+        raise bad(
+            f"{field} contains invisible format characters (zero-width or text-direction marks);"
+            " remove them"
+        )
     return value
 
 
@@ -329,7 +335,7 @@ def validate_contributor(body: dict[str, Any]) -> Contributor:
         raise bad('consent must be {"thanks_page": true|false, "updates": true|false}')
     name = _text(body.get("name"), "name", MAX_NAME_CHARS)
     email = _text(body.get("email"), "email", MAX_EMAIL_CHARS)
-    if email is not None and not _EMAIL.fullmatch(email):
+    if email is not None and not EMAIL.fullmatch(email):
         raise bad("email is not a valid e-mail address")
     if name is not None and not consent["thanks_page"]:
         raise bad("a name is only kept with consent to show it on the thanks page")

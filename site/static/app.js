@@ -180,6 +180,16 @@
     var drawnCount = load("count", 0);
     thanks.textContent = drawnCount ? plural(m.thanks_count, drawnCount) : m.thanks_none;
   }
+  // The participant's deletion code, to ask for erasure: SHA-256 of the session, 12 hex digits
+  // (comnist.forget.deletion_code). Secure contexts only, as crypto.subtle is.
+  var codeSlot = $("deletion-code");
+  if (codeSlot && window.crypto && crypto.subtle && window.TextEncoder) {
+    crypto.subtle.digest("SHA-256", new TextEncoder().encode("comnist-deletion-code:" + session)).then(function (digest) {
+      var hex = Array.prototype.map.call(new Uint8Array(digest, 0, 6), function (x) { return (x + 256).toString(16).slice(1); }).join("");
+      codeSlot.textContent = hex.slice(0, 4) + "-" + hex.slice(4, 8) + "-" + hex.slice(8);
+      $("deletion-code-line").hidden = false;
+    }).catch(function () { /* no code: the maintainer asks when and where they drew */ });
+  }
   // The share text says how many letters and which level, once there is something to say.
   function shareText() {
     var n = load("count", 0), level = levelOf(n);
