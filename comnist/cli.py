@@ -13,6 +13,8 @@ COMMAND_MODULES = [
     "comnist.cloud",
     "comnist.sanitizing_cli",
     "comnist.release.cli",
+    "comnist.contributors",
+    "comnist.forget",
 ]
 
 

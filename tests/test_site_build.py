@@ -12,7 +12,15 @@ import pytest
 from PIL import Image
 
 import build_site
-from chalicelib.storage import LocalStorage
+from chalicelib.storage import LocalStorage, S3Storage
+from comnist.contributors import APPROVED, decide, find, read_contributors
+
+
+def approve(store, *sessions):
+    """The maintainer approves the names of ``sessions``."""
+    everyone = read_contributors(store)
+    for session in sessions:
+        decide(store, find(everyone, session), APPROVED)
 
 
 @pytest.fixture
@@ -35,6 +43,7 @@ def contributors(tmp_path):
                 "count": 3,
             },
         )
+    approve(store, *(session for session, _, consent, _ in people if consent))
     return store
 
 
@@ -314,6 +323,7 @@ def test_contributors_page_from_the_s3_bucket_skips_broken_records(tmp_path, mon
             Body=json.dumps(record).encode(),
         )
         s3.put_object(Bucket="contributors", Key="contributors/broken.json", Body=b"{not json")
+        approve(S3Storage("contributors", s3), record["session"])
         out = tmp_path / "site"
         assert build_site.main(["--out", str(out), "--contributors-bucket", "contributors"]) == 0
     html = (out / "ru" / "contributors.html").read_text()
@@ -356,3 +366,123 @@ def test_the_committed_gallery_has_a_row_of_drawings_for_every_letter():
                 inked = int((thumbnail < 128).sum())
                 assert (inked > 40) == (column < count), (alphabet.id, row, column, inked)
         assert sum(entry["counts"]) >= 2 * len(alphabet.letters), "a few drawings of each letter"
+
+
+# --- the contributors page: approved names only, capped, published alone ---------------------------
+
+
+def contributor(store, session, name, *, consent=True, email=None):
+    store.put_json(
+        f"contributors/{session}.json",
+        {
+            "session": session,
+            "name": name,
+            "email": email,
+            "consent": {"thanks_page": consent, "updates": bool(email)},
+            "count": 1,
+        },
+    )
+
+
+def names_on(page) -> list[str]:
+    listed = re.search(r'<ul class="names"[^>]*>(.*?)</ul>', page.read_text(), re.S)
+    return re.findall(r"<li>(.*?)</li>", listed.group(1)) if listed else []
+
+
+def test_only_names_the_maintainer_approved_reach_the_page(tmp_path):
+    store = LocalStorage(tmp_path / "contributors")
+    sessions = [f"{i}{i}{i}{i}{i}{i}{i}{i}-0000-4000-8000-000000000000" for i in range(1, 6)]
+    for session, name in zip(sessions, ["Ann", "Bob", "Cleo", "Dan", "Eve"], strict=True):
+        contributor(store, session, name)
+    approve(store, sessions[0], sessions[1], sessions[2])
+    decide(store, find(read_contributors(store), sessions[3]), "rejected")
+    # Bob sends another name after the approval: it waits for a decision of its own.
+    contributor(store, sessions[1], "Bob the Builder")
+    # Cleo withdraws her consent to be named.
+    contributor(store, sessions[2], "Cleo", consent=False)
+    out = build_site.build(tmp_path / "site", contributors_store=store)
+    for lang in ("en", "ru", "zh"):
+        assert names_on(out / lang / "contributors.html") == ["Ann"]
+
+
+def test_the_page_is_capped_and_says_how_many_more(tmp_path):
+    names = [f"Person {i:04d}" for i in range(build_site.MAX_LISTED_NAMES + 5)]
+    pages = build_site.render_contributors_pages(
+        tmp_path, names, build_site.site_settings("https://d.example", "/api", "https://x", None)
+    )
+    html = (tmp_path / "en" / "contributors.html").read_text()
+    assert len(pages) == len(build_site.load_catalogs()) and "Person 0000" in html
+    assert len(names_on(tmp_path / "en" / "contributors.html")) == build_site.MAX_LISTED_NAMES
+    assert "Person 1004" not in html and "… and 5 more." in html
+    assert "… и ещё 5." in (tmp_path / "ru" / "contributors.html").read_text()
+
+
+def test_the_page_is_not_precached_and_names_leave_the_service_worker_alone(tmp_path):
+    store = LocalStorage(tmp_path / "contributors")
+    out = build_site.build(tmp_path / "site", contributors_store=store)
+    sw = (out / "sw.js").read_text()
+    assert "/en/about.html" in sw and "contributors.html" not in sw
+    contributor(store, "11111111-0000-4000-8000-000000000000", "Ann")
+    approve(store, "11111111")
+    again = build_site.build(tmp_path / "again", contributors_store=store)
+    assert names_on(again / "en" / "contributors.html") == ["Ann"]
+    assert (again / "sw.js").read_text() == sw, "a new name does not renew every visitor's cache"
+
+
+def test_publishing_locally_replaces_the_contributors_pages_alone(tmp_path):
+    store = LocalStorage(tmp_path / "contributors")
+    site = build_site.build(tmp_path / "site", contributors_store=store, contact="m@example.org")
+    before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    contributor(store, "11111111-0000-4000-8000-000000000000", "Ann <i>")
+    approve(store, "11111111")
+    names = ["Ann <i>"]
+    written = build_site.publish_contributors_locally(site, names)
+    assert sorted(written) == sorted(
+        site / lang / "contributors.html" for lang in ("de", "en", "fr", "ru", "zh")
+    )
+    after = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    changed = {p for p in after if before.get(p) != after[p]}
+    assert changed == set(written)
+    # The very page a full build writes with the same names and settings.
+    full = build_site.build(tmp_path / "full", contributors_store=store, contact="m@example.org")
+    for lang in ("en", "ru"):
+        assert (site / lang / "contributors.html").read_bytes() == (
+            full / lang / "contributors.html"
+        ).read_bytes()
+    assert names_on(site / "en" / "contributors.html") == ["Ann &lt;i&gt;"]
+
+
+def test_publishing_to_the_site_bucket_uploads_the_pages_and_erases_their_old_versions(
+    tmp_path, aws
+):
+    aws.create_bucket(Bucket="site")
+    aws.put_bucket_versioning(Bucket="site", VersioningConfiguration={"Status": "Enabled"})
+    site = build_site.build(tmp_path / "site", site_url="https://draw.example.org")
+    build_site.deploy(site, "site", aws)
+    uploaded = build_site.publish_contributors_to_bucket("site", ["Ann"], aws)
+    assert sorted(uploaded) == [
+        f"{lang}/contributors.html" for lang in ("de", "en", "fr", "ru", "zh")
+    ]
+    page = aws.get_object(Bucket="site", Key="en/contributors.html")["Body"].read().decode()
+    assert "<li>Ann</li>" in page and "https://draw.example.org/en/contributors.html" in page
+    assert build_site.publish_contributors_to_bucket("site", [], aws) == uploaded
+    versions = aws.list_object_versions(Bucket="site", Prefix="en/contributors.html")
+    assert len(versions["Versions"]) == 1, "a name taken off the page leaves no copy behind"
+    body = aws.get_object(Bucket="site", Key="en/contributors.html")["Body"].read().decode()
+    assert "Ann" not in body
+    assert build_site.publish_contributors_to_bucket("site", [], aws) == []
+
+
+def test_the_privacy_page_names_the_contact_and_a_place_for_the_deletion_code(tmp_path):
+    out = build_site.build(tmp_path / "site", contact="maintainer@example.org")
+    for lang in ("de", "en", "fr", "ru", "zh"):
+        html = (out / lang / "about.html").read_text()
+        assert 'href="mailto:maintainer@example.org"' in html
+        assert 'id="deletion-code"' in html
+        assert 'id="deletion-code"' in (out / lang / "thanks.html").read_text()
+    english = (out / "en" / "about.html").read_text()
+    assert "not linked to your name" not in english and "deletion code" in english
+    bare = build_site.build(tmp_path / "bare")
+    assert "mailto:" not in (bare / "en" / "about.html").read_text()
+    with pytest.raises(SystemExit):
+        build_site.main(["--out", str(tmp_path / "x"), "--contact", "not an address"])
