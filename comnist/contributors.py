@@ -171,11 +171,11 @@ def approved_names(contributors: Iterable[Contributor]) -> list[str]:
 
 
 def mailing_list(contributors: Iterable[Contributor]) -> list[str]:
-    """The addresses whose owners asked for news of the dataset, each once, sorted."""
+    """The addresses whose owners asked for news of the dataset, each once (as last sent), sorted."""
     addresses: dict[str, str] = {}
-    for c in contributors:
+    for c in sorted(contributors, key=lambda c: (c.updated or "", c.session)):
         if c.email and c.updates:
-            addresses.setdefault(c.email.casefold(), c.email)
+            addresses[c.email.casefold()] = c.email
     return sorted(addresses.values(), key=str.casefold)
 
 
