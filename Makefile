@@ -8,6 +8,7 @@ PORT ?= 8000
 DATA ?= data
 SITE ?= build/site
 SITE_URL ?= http://127.0.0.1:$(PORT)
+CONTACT ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup site run browser fonts axe gallery test lint bench nonletters starter clean
@@ -22,7 +23,7 @@ setup: $(STAMP)
 
 site: setup
 	$(BIN)/python build_site.py --out $(SITE) --site-url $(SITE_URL) --contributors-data $(DATA)/contributors \
-		--drawings-data $(DATA)/drawings
+		--drawings-data $(DATA)/drawings $(if $(CONTACT),--contact $(CONTACT))
 
 run: site
 	$(BIN)/comnist serve --host $(HOST) --port $(PORT) --data $(DATA) --site $(SITE)

@@ -60,8 +60,12 @@ def write_stage_config(
     account: str,
     origin_secret: str | None = None,
     api_concurrency: int = API_CONCURRENCY,
+    contact: str | None = None,
 ) -> None:
     """Record a stage's bucket names, site origin and its functions' policies in ``.chalice/``.
+
+    ``contact``, the maintainer's address that the privacy page shows for erasure requests, is
+    kept with the stage (``COMNIST_CONTACT``) for ``build_site.py --stage``.
 
     Each function gets its own role and policy file, ``policy-<stage>-<function>.json``, written
     from :data:`comnist.grants.GRANTS`. The API function's reserved concurrency and the secret
@@ -82,6 +86,8 @@ def write_stage_config(
             "COMNIST_ORIGIN_SECRET": origin_secret or stage_origin_secret(stage, chalice_dir),
         }
     )
+    if contact:
+        stage_config["environment_variables"]["COMNIST_CONTACT"] = contact
     functions = stage_config.setdefault("lambda_functions", {})
     if api_concurrency > 0:
         functions.setdefault(API, {})["reserved_concurrency"] = api_concurrency
@@ -572,6 +578,7 @@ def bootstrap(
     domain: str | None = None,
     certificate_arn: str | None = None,
     limits: DoorLimits | None = None,
+    contact: str | None = None,
 ) -> dict[str, str]:
     """Create (idempotently) and configure a stage's buckets, site distribution and config.
 
@@ -616,6 +623,7 @@ def bootstrap(
         account=account,
         origin_secret=secret,
         api_concurrency=limits.api_concurrency,
+        contact=contact,
     )
     print(f"recorded the {stage} stage in {chalice_dir / 'config.json'}")
     print(f"site: {site_url}")
@@ -737,6 +745,7 @@ def run_bootstrap(args: argparse.Namespace) -> int:
             keep_versions_days=args.keep_versions_days,
             waf_rate_limit=args.waf_rate_limit,
         ),
+        contact=args.contact,
     )
     return 0
 
@@ -765,6 +774,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--certificate-arn",
         default=None,
         help="the ACM certificate (in us-east-1) of --domain, for HTTPS on it",
+    )
+    parser.add_argument(
+        "--contact",
+        default=None,
+        help="the maintainer's e-mail address, shown on the privacy page for erasure requests",
     )
     parser.add_argument(
         "--chalice-dir",

@@ -299,3 +299,21 @@ def test_deletion_codes_are_short_stable_and_typed_loosely():
     assert normalised_code(code.upper().replace("-", "")) == code
     with pytest.raises(ValueError):
         normalised_code("not-a-code")
+
+
+def test_the_stage_keeps_the_contact_address_for_the_site_build(tmp_path):
+    import shutil
+
+    from comnist.cloud import CHALICE_DIR, bucket_names, write_stage_config
+
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(CHALICE_DIR, chalice_dir)
+    names = bucket_names("people", "123456789012")
+    site = "https://draw.example.org"
+    options = {"region": "eu-west-1", "account": "123456789012"}
+    write_stage_config("people", names, site, chalice_dir, **options, contact="m@example.org")
+    config = chalice_dir / "config.json"
+    assert build_site.stage_contact("people", config) == "m@example.org"
+    write_stage_config("people", names, site, chalice_dir, **options)  # a rerun without it keeps it
+    assert build_site.stage_contact("people", config) == "m@example.org"
+    assert build_site.stage_contact("elsewhere", config) is None

@@ -6,7 +6,10 @@ import gzip
 import io
 import json
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +27,7 @@ from browserkit import (
     wait_for,
 )
 from chalicelib.alphabets import alphabets, code_point
+from comnist.forget import deletion_code
 
 pytestmark = pytest.mark.browser
 
@@ -216,8 +220,21 @@ def test_finish_with_name_and_email_then_the_thanks_page_shows_the_name_as_text(
     assert record["consent"] == {"thanks_page": True, "updates": True}
     assert record["count"] == 1, "the record says how many letters were drawn"
 
-    live.build_site()  # the contributors page is built from the store
+    # The thanks page shows the deletion code of this device's session, as `comnist forget` reads it.
+    code = page.get_by_test_id("deletion-code")
+    code.wait_for(state="visible")
+    assert code.inner_text() == deletion_code(record["session"])
+
     page.goto(live.url + "/ru/contributors.html")
+    assert hostile not in page.content(), "a name waits for the maintainer's approval"
+    approval = [*("contributors", "approve", record["session"][:8]), "--data", str(live.data)]
+    subprocess.run(
+        [sys.executable, "-m", "comnist", *approval, "--site", str(live.site)],
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+        capture_output=True,
+    )
+    page.goto(live.url + "/ru/contributors.html")  # follows the approval without a rebuild
     assert hostile in page.get_by_test_id("contributors").inner_text()
     assert "anya@example.org" not in page.content()
     assert dialogs == [], "the name is shown as text, never run"
