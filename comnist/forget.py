@@ -4,8 +4,9 @@ A person is found by session, e-mail, name or the deletion code the site shows t
 12 hex digits of SHA-256 of ``comnist-deletion-code:<session>``, computed in their browser from
 the session it keeps). With ``--drawings``, every drawing whose record carries one of their
 sessions goes too, with all that belongs to it: the PNG and its tags, the record, the
-idempotency claim, the count marker, the maintainer's verdict and its place in its letter's
-counter (:func:`chalicelib.stats.uncount_drawing`, exact and safe against the event handlers).
+idempotency claim, the count marker, the maintainer's verdict, the per-session cap's slots and
+its place in its letter's counter (:func:`chalicelib.stats.uncount_drawing`, exact and safe
+against the event handlers).
 
 Objects are erased with :meth:`Storage.erase`: on a versioned bucket every earlier version and
 delete marker goes as well, so nothing of the person can be restored. Each drawing's record goes
@@ -40,6 +41,7 @@ from chalicelib.keys import (
     parse_record_key,
     request_key,
 )
+from chalicelib.limits import LIMITS_PREFIX
 from chalicelib.stats import uncount_drawing
 from chalicelib.storage import LocalStorage, NotFound, S3Storage, Storage
 
@@ -83,6 +85,7 @@ class Erased:
     records: int = 0
     claims: int = 0
     verdicts: int = 0
+    limit_slots: int = 0
     uncounted: int = 0
     object_versions: int = 0
 
@@ -187,6 +190,11 @@ def forget(
         for ref, session in pairs:
             if session in sessions:
                 forget_drawing(drawings_store, ref, erased, now)
+        for session in sorted(sessions):
+            # The per-session cap's slots name the session and its drawings' ids.
+            slots = drawings_store.erase_prefix(f"{LIMITS_PREFIX}{session}/")
+            erased.limit_slots += slots
+            erased.object_versions += slots
     keep_record(contributors_store, erased, now)
     return erased
 

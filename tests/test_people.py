@@ -191,7 +191,7 @@ def test_forget_with_drawings_erases_every_trace_and_exactly_its_counts(system, 
     summary = json.loads(output.out)
     assert summary["drawings"] == summary["records"] == summary["claims"] == 3
     assert (summary["uncounted"], summary["verdicts"], summary["contributor_records"]) == (3, 1, 1)
-    assert summary["approvals"] == 1
+    assert summary["approvals"] == 1 and summary["limit_slots"] == 3  # the per-session cap's
     assert (count(system, "Ж"), count(system, "Б")) == (1, 0)
     # Nothing of Ann is left in any version; Bob's drawing and record are untouched.
     every_key = system.versions(system.drawings) + system.versions(system.contributors)

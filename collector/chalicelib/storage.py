@@ -174,6 +174,10 @@ class Storage(ABC):
         self.delete(key)
         return int(existed)
 
+    def erase_prefix(self, prefix: str) -> int:
+        """Erase every object under ``prefix`` (see :meth:`erase`); return how many versions went."""
+        return sum(self.erase(key) for key in list(self.list_keys(prefix)))
+
     def exists(self, key: str) -> bool:
         """Return whether an object exists under ``key``."""
         return self.head(key) is not None
@@ -530,17 +534,24 @@ class S3Storage(Storage):
     def erase(self, key: str) -> int:
         """Delete every version and delete marker of ``key`` by its version id (see :meth:`Storage.erase`)."""
         check_key(key)
+        return self._erase_versions(key, lambda listed: listed == key)
+
+    def erase_prefix(self, prefix: str) -> int:
+        """Erase every version of every key under ``prefix``, those with no current version too."""
+        check_key(prefix.rstrip("/"))
+        return self._erase_versions(prefix, lambda listed: listed.startswith(prefix))
+
+    def _erase_versions(self, prefix: str, wanted: Any) -> int:
         erased = 0
         paginator = self.client.get_paginator("list_object_versions")
-        with self._errors(key):
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+        with self._errors(prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
-                    if item["Key"] != key:  # the prefix also matches longer keys
-                        continue
-                    self.client.delete_object(
-                        Bucket=self.bucket, Key=key, VersionId=item["VersionId"]
-                    )
-                    erased += 1
+                    if wanted(item["Key"]):  # the prefix of a key also matches longer keys
+                        self.client.delete_object(
+                            Bucket=self.bucket, Key=item["Key"], VersionId=item["VersionId"]
+                        )
+                        erased += 1
         return erased
 
     def list_keys(self, prefix: str = "", start_after: str = "") -> Iterator[str]:
