@@ -100,6 +100,8 @@ def test_deploy_uploads_with_types_caching_and_directory_pages(tmp_path, aws):
     s3.create_bucket(Bucket="site-bucket")
     uploaded = build_site.deploy(out, "site-bucket", s3)
     files = [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()]
+    assert build_site.BUILT_MARKER in files, "the marker stays local"
+    files.remove(build_site.BUILT_MARKER)
     directories = [f[: -len("index.html")] for f in files if f.endswith("/index.html")]
     assert sorted(uploaded) == sorted(files + directories) and "ru/" in directories
     ru = s3.get_object(Bucket="site-bucket", Key="ru/")
