@@ -17,11 +17,25 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--bucket", default=None, help="the drawings bucket on S3")
 
 
+class NoStore(SystemExit):
+    """``--data`` names a directory that holds no drawings store (a typo, most often)."""
+
+
 def drawings_store_from(args: argparse.Namespace) -> Storage:
-    """The drawings store named by ``--bucket`` or ``--data``."""
+    """The drawings store named by ``--bucket`` or ``--data``.
+
+    A local store must exist already (``comnist serve`` and ``comnist import`` create one):
+    opening a mistyped ``--data`` would otherwise create an empty store and carry on with it.
+    """
     if getattr(args, "bucket", None):
         return S3Storage(args.bucket)
-    return LocalStorage(Path(args.data or "data") / "drawings")
+    data = Path(args.data or "data")
+    if not (data / "drawings").is_dir():
+        raise NoStore(
+            f"comnist: {data} holds no drawings store (no {data / 'drawings'}/); check --data, "
+            "or create one with `comnist serve` or `comnist import`"
+        )
+    return LocalStorage(data / "drawings")
 
 
 def contributors_store_from(args: argparse.Namespace) -> Storage:

@@ -207,7 +207,7 @@ def test_no_session_is_in_both_splits_and_pseudo_sessions_group_imports(release)
     for row in rows:
         sides.setdefault(row["session"], set()).add(row["split"])
     assert all(len(s) == 1 for s in sides.values())
-    assert {row["split"] for row in rows} == {"train", "test"}
+    assert {row["split"] for row in rows} == {"train", "validation", "test"}
     imported = [row for row in rows if row["source"]]
     assert len(imported) == 9
     # names 3 s apart: one pseudo-session

@@ -27,11 +27,12 @@ def _import_into(store: Storage, args: argparse.Namespace) -> Counter[str]:
 
     def start(total: int) -> None:
         nonlocal bar
-        bar = Progress(total, "importing")
+        bar = Progress(total, "importing", unit="files")
 
     def report(outcome: Outcome) -> None:
         counts[outcome.result] += 1
-        if outcome.result == "refused" or (args.verbose_report and outcome.result == "present"):
+        listed = outcome.result in ("refused", "duplicate")
+        if listed or (args.verbose_report and outcome.result == "present"):
             sys.stdout.write(f"{outcome.result}\t{outcome.source}\t{outcome.detail}\n")
         if bar is not None:
             bar.advance()
@@ -51,10 +52,10 @@ def fit_and_score(store: Storage) -> dict[str, int]:
     An import brings in drawings that no model has judged: without this they would stay
     ``unscored`` and ``comnist export`` would refuse them.
     """
-    total = count_drawings(store)
-    with Progress(total, "fitting the sanitizer") as bar:
+    letters = sum(len(alphabet.letters) for alphabet in alphabets().values())
+    with Progress(letters, "fitting the sanitizer: sampling", unit="letters") as bar:
         sanitizing.refit(store, progress=bar.advance)
-    with Progress(total, "scoring") as bar:
+    with Progress(count_drawings(store), "scoring", unit="drawings") as bar:
         return sanitizing.rescore(store, resume=False, progress=bar.advance)
 
 
@@ -77,8 +78,8 @@ def run_import(args: argparse.Namespace) -> int:
             pump.drain()
             statuses = None if args.no_scoring else fit_and_score(drawings)
     sys.stdout.write(
-        f"imported {counts['imported']}, already present {counts['present']}, "
-        f"refused {counts['refused']}\n"
+        f"imported {counts['imported']}, duplicates within the folder {counts['duplicate']}, "
+        f"already in the store {counts['present']}, refused {counts['refused']}\n"
     )
     if statuses is not None:
         shown = ", ".join(f"{status} {n}" for status, n in sorted(statuses.items()))
@@ -101,7 +102,7 @@ def run_export(args: argparse.Namespace) -> int:
             drawings_store_from(args),
             args.out,
             options,
-            lambda total, label: Progress(total, label),
+            lambda total, label: Progress(total, label, unit="drawings"),
         )
     except ExportError as error:
         sys.stderr.write(f"export: {error}\n")

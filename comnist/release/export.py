@@ -42,28 +42,32 @@ from chalicelib.storage import NotFound, PreconditionFailed, Storage
 from comnist import uniqid
 
 from . import baselines, datasheet
+from .croissant import CROISSANT, croissant_text
 from .files import atomic_file, folder_files, ordered_map, sha256_file
 from .idxfiles import MnistWriter, idx_names
 from .parquet import ParquetWriter
-from .plan import FORMATS, SPLITS, ExportOptions, Plan
+from .plan import FORMATS, ExportOptions, Plan
 from .pngtree import PngTreeWriter
 from .preview import PreviewWriter
 from .records import (
+    FILLED_COLUMNS,
     Row,
     alphabet_folder,
     is_included,
+    release_day,
     session_hash,
     text_of,
     validate_row,
     write_metadata,
 )
-from .split import assign_splits, pseudo_sessions
+from .reference import load_reference, split_fingerprint
+from .split import SPLITS, TEST, TRAIN, assign_splits, pseudo_sessions
 from .strokefiles import StrokesWriter
 from .writer import Drawing, FormatWriter
 
 __all__ = ["FORMATS", "ExportError", "ExportOptions", "Plan", "export_release"]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: validation split, days not times, same_image_as
 SECRET_KEY = "releases/secret.json"
 METADATA = "metadata.csv"
 README = "README.md"
@@ -98,6 +102,7 @@ def owned_paths() -> list[str]:
         METADATA,
         README,
         CITATION,
+        CROISSANT,
         CHECKSUMS,
         LEGACY_MANIFEST,
     ]
@@ -180,11 +185,11 @@ def describe(
         status=status,
         verdict=verdict,
         letter_p=text_of(tags.get("letter_p")),
-        created=text_of(record.get("created")),
-        drawn_at=text_of(record.get("drawn_at")),
+        created=release_day(text_of(record.get("created"))),
         age_group=text_of(record.get("age_group")),
         source=source,
         session=label,
+        image_sha256=text_of(record.get("body_sha256")) if source else "",
         uniqid_time=uniqid_time if not session else None,
         has_strokes=bool(record.get("strokes")),
     )
@@ -228,6 +233,7 @@ class Exporter:
         self.manifest: dict[str, Any] = {}
         self._splits: dict[str, str] = {}  # session hash -> split, set by _split
         self._starts: dict[int, int] = {}  # 2017 time -> first time of its pseudo-session
+        self._same_image: dict[str, str] = {}  # id -> the id of the same image in another alphabet
         self._salt = b""
 
     # ---- the steps
@@ -247,13 +253,17 @@ class Exporter:
                 shutil.rmtree(self.state, ignore_errors=True)
             raise
         self._split(plan)
+        self._find_same_images(plan)
         self._write_metadata(plan)
         self._load_manifest(plan)
         for alphabet_id in plan.alphabets:
             self._pass_two(alphabets()[alphabet_id], plan)
+        self._measure_shards(plan)
         self._baselines(plan)
         self._write_text(README, datasheet.render(plan, self.options))
         self._write_text(CITATION, datasheet.citation(plan))
+        metadata_sha256 = sha256_file(self.out / METADATA)
+        self._write_text(CROISSANT, croissant_text(plan, self.options, metadata_sha256))
         self._write_checksums()
         shutil.rmtree(self.state, ignore_errors=True)
         return plan
@@ -317,6 +327,23 @@ class Exporter:
         plan.sessions = len(groups)
         self._splits = assign_splits(groups, self.options.seed)
 
+    def _find_same_images(self, plan: Plan) -> None:
+        """Pair the imported images whose pixels are identical in two alphabets.
+
+        The 2017 collection filed each shape both alphabets share (A and А...) in both: each
+        copy names the other in ``same_image_as``, so users combining alphabets can drop one.
+        """
+        by_image: dict[str, list[Row]] = {}
+        for row in self._rows():
+            if row.image_sha256:
+                by_image.setdefault(row.image_sha256, []).append(row)
+        for copies in by_image.values():
+            for row in copies:
+                others = sorted(o.id for o in copies if o.alphabet != row.alphabet)
+                if others:
+                    self._same_image[row.id] = others[0]
+                    plan.same_image[row.alphabet] += 1
+
     def _group(self, row: Row) -> str:
         if row.session:
             return row.session
@@ -329,17 +356,24 @@ class Exporter:
             if alphabet_id in (None, row.alphabet):
                 row.session = self._group(row)
                 row.split = self._splits[row.session]
+                row.same_image_as = self._same_image.get(row.id, "")
                 yield row
 
     def _write_metadata(self, plan: Plan) -> None:
         """Write ``metadata.csv``, count the drawings per alphabet, letter and split, fingerprint."""
+
+        writers: dict[str, set[str]] = {}
 
         def counted() -> Iterator[Row]:
             for row in self._final_rows():
                 per_split = plan.counts.setdefault(row.alphabet, {}).setdefault(row.letter, {})
                 per_split[row.split] = per_split.get(row.split, 0) + 1
                 plan.latest = max(plan.latest, row.created)
+                plan.earliest = min(plan.earliest or row.created, row.created)
                 plan.with_strokes[row.alphabet] += row.has_strokes
+                writers.setdefault(row.alphabet, set()).add(row.session)
+                for column in FILLED_COLUMNS:
+                    plan.filled[column] += bool(getattr(row, column))
                 yield row
 
         with atomic_file(self.state / METADATA) as raw:
@@ -347,6 +381,9 @@ class Exporter:
                 write_metadata(raw, counted())
             except ValueError as error:
                 raise ExportError(str(error)) from None
+        plan.writers = {alphabet: len(groups) for alphabet, groups in writers.items()}
+        plan.split_fingerprint = split_fingerprint(self.state / METADATA)
+        plan.reference = load_reference(self.options.reference)
         plan.version = self.options.version or plan.latest[:10] or "empty"
         identity = {
             "version": FORMAT_VERSION,
@@ -443,12 +480,22 @@ class Exporter:
 
     # ---- the finishing files
 
+    def _measure_shards(self, plan: Plan) -> None:
+        """The bytes of each alphabet's and split's parquet shards, for the card's split sizes."""
+        for alphabet_id in plan.alphabets:
+            folder = self.out / "data" / alphabet_id
+            for split in SPLITS:
+                shards = sorted(folder.glob(f"{split}-*.parquet")) if folder.is_dir() else []
+                plan.shard_bytes[(alphabet_id, split)] = sum(p.stat().st_size for p in shards)
+
     def _baselines(self, plan: Plan) -> None:
         """Reference accuracies from each alphabet's MNIST-style files, if they were built."""
         if "mnist" not in self.options.formats:
             return
         for alphabet_id in plan.alphabets:
-            files = [self.out / name for split in SPLITS for name in idx_names(alphabet_id, split)]
+            files = [
+                self.out / name for split in (TRAIN, TEST) for name in idx_names(alphabet_id, split)
+            ]
             classes = len(alphabets()[alphabet_id].letters)
             with self.progress(None, f"baselines {alphabet_id}"):
                 result = baselines.evaluate(*files, classes=classes, seed=self.options.seed)

@@ -1,9 +1,9 @@
 """The MNIST and EMNIST conventions: ``mnist/<alphabet>/`` with gzipped IDX files, ``mapping.txt`` and an npz.
 
-Per alphabet, as MNIST names its files: ``train-images-idx3-ubyte.gz``,
+Per alphabet and split (train, validation, test), as MNIST names its files: ``train-images-idx3-ubyte.gz``,
 ``train-labels-idx1-ubyte.gz``, ``test-images-idx3-ubyte.gz``, ``test-labels-idx1-ubyte.gz``;
 ``mapping.txt`` as EMNIST's (``label code-point`` in decimal, one line per letter); and
-``<alphabet>.npz`` holding ``x_train``, ``y_train``, ``x_test``, ``y_test``. Images are MNIST's:
+``<alphabet>.npz`` holding ``x_<split>`` and ``y_<split>`` for train, validation and test. Images are MNIST's:
 28x28, white ink (255) on black (0). The item counts come from the plan, so the IDX headers are
 written first and the images streamed after them.
 """

@@ -51,7 +51,11 @@ class Refused(ValueError):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one file: ``imported``, ``present`` (imported before) or ``refused``."""
+    """What happened to one file: ``imported``, ``duplicate``, ``present`` or ``refused``.
+
+    ``duplicate``: the same image as another file of this import folder (stored once);
+    ``present``: stored by an earlier import.
+    """
 
     source: str
     result: str
@@ -220,8 +224,14 @@ def import_directory(
     if on_total:
         on_total(len(candidates))
     now = utc_now()
+    stored_now: dict[str, str] = {}  # id -> the file of this folder that stored it
     for candidate in candidates:
         outcome = import_file(store, alphabet, candidate, now)
+        if outcome.result == "imported" and outcome.id:
+            stored_now[outcome.id] = outcome.source
+        elif outcome.result == "present" and outcome.id in stored_now:
+            first = stored_now[outcome.id]
+            outcome = Outcome(outcome.source, "duplicate", f"same image as {first}", outcome.id)
         if on_file:
             on_file(outcome)
         yield outcome

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from .split import TEST, TRAIN
+from .reference import DEFAULT_REFERENCE
+from .split import SPLITS
 
 FORMATS = ("comnist", "mnist", "parquet", "strokes")
-SPLITS = (TRAIN, TEST)
+__all__ = ["FORMATS", "SPLITS", "ExportOptions", "Plan"]
 
 
 @dataclass(frozen=True)
@@ -17,7 +19,8 @@ class ExportOptions:
     """What to build: formats, which drawings go in, the seed, the release's name, the parallelism.
 
     ``version`` names the release (``CITATION.cff``, the datasheet's title); empty means the date
-    of the latest drawing.
+    of the latest drawing. ``reference`` is the reference CNN's figures file the datasheet
+    renders (``None``: none).
     """
 
     formats: tuple[str, ...] = FORMATS
@@ -27,6 +30,7 @@ class ExportOptions:
     version: str = ""
     workers: int = 8
     window: int = 64
+    reference: Path | None = DEFAULT_REFERENCE
 
 
 @dataclass
@@ -44,7 +48,14 @@ class Plan:
     sessions: int = 0
     pseudo_sessions: int = 0
     with_strokes: Counter[str] = field(default_factory=Counter)
+    same_image: Counter[str] = field(default_factory=Counter)  # per alphabet
     latest: str = ""
+    earliest: str = ""
+    writers: dict[str, int] = field(default_factory=dict)  # sessions and pseudo-sessions
+    filled: Counter[str] = field(default_factory=Counter)  # rows with a value, per column
+    split_fingerprint: str = ""
+    shard_bytes: dict[tuple[str, str], int] = field(default_factory=dict)  # parquet, per split
+    reference: dict[str, Any] | None = None  # the reference CNN's figures file
     version: str = ""
     fingerprint: str = ""
     baselines: dict[str, Any] = field(default_factory=dict)

@@ -1,7 +1,7 @@
 """A release's rows: what goes in, how each drawing's record is validated, and ``metadata.csv``.
 
 Every value a release publishes about a drawing passes :func:`validate_row` first: each column
-has a strict form (a UUID, an ISO 8601 time, a status from a fixed list, a 2017 file path...) and
+has a strict form (a UUID, a UTC day, a status from a fixed list, a 2017 file path...) and
 a drawing whose record does not fit is left out, counted as ``invalid-record``. No published cell
 starts with ``=``, ``+``, ``-`` or ``@``, so ``metadata.csv`` opens safely in a spreadsheet: no
 cell is ever taken for a formula.
@@ -16,6 +16,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 METADATA_COLUMNS = (
@@ -27,33 +28,36 @@ METADATA_COLUMNS = (
     "split",
     "session",
     "created",
-    "drawn_at",
     "age_group",
     "status",
     "verdict",
     "letter_p",
     "source",
+    "same_image_as",
     "file_name",
 )
+# Columns that may be empty: the datasheet describes only those some drawing fills.
+FILLED_COLUMNS = ("session", "age_group", "verdict", "letter_p", "source", "same_image_as")
 STATUSES = ("ok", "unscored", "suspicious", "invalid", "pending")
 FLAGGED_STATUSES = ("suspicious", "invalid", "pending")
 AGE_GROUPS = ("child", "adult")
 FORMULA_STARTS = ("=", "+", "-", "@")
 
-_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+]\d\d:\d\d)"
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _PATTERNS = {
-    "id": r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+    "id": _UUID,
     "alphabet": r"[a-z]{2,20}",
     "code_point": r"U\+[0-9A-F]{4,6}",
     "session": r"[0-9a-f]{16}|",
-    "created": _TIME,
-    "drawn_at": _TIME + "|",
+    # The UTC day, never finer: see :func:`release_day`.
+    "created": r"\d{4}-\d\d-\d\d",
     "age_group": "|".join(AGE_GROUPS) + "|",
     "status": "|".join(STATUSES),
     "verdict": "ok|rejected|",
     "letter_p": r"(0|1)(\.\d{1,6})?|",
     # A 2017 file's path below the import folder: letter folder, then a plain file name.
     "source": r"[^\W_]{1,4}/\w[\w.-]{0,99}|",
+    "same_image_as": _UUID + "|",
 }
 _COMPILED = {column: re.compile(pattern) for column, pattern in _PATTERNS.items()}
 
@@ -71,11 +75,12 @@ class Row:
     status: str
     verdict: str
     letter_p: str
-    created: str
-    drawn_at: str
+    created: str  # the UTC day (release_day)
     age_group: str
     source: str
     session: str  # salted hash of the session; for imported images filled after pass one
+    image_sha256: str = ""  # the stored pixels' hash, to find the same image in two alphabets
+    same_image_as: str = ""  # the id of that other copy, if any
     uniqid_time: int | None = None
     has_strokes: bool = False
     split: str = ""
@@ -97,6 +102,23 @@ def is_included(
     if status == "unscored":
         return include_unscored
     return include_suspicious and status in FLAGGED_STATUSES
+
+
+def release_day(stored_time: str) -> str:
+    """The UTC day (``YYYY-MM-DD``) of an ISO 8601 time, the only resolution a release publishes.
+
+    Finer times would let the hour of drawing hint at a participant's time zone, and the gap
+    between the server's and the device's clocks (``drawn_at``, never published) link one
+    device's drawings across sessions. An unreadable time gives ``""``, which the row's
+    validation refuses.
+    """
+    try:
+        when = datetime.fromisoformat(stored_time.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return ""
+    if when.tzinfo is None:
+        return ""
+    return when.astimezone(UTC).date().isoformat()
 
 
 def session_hash(salt: bytes, label: str) -> str:

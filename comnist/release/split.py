@@ -1,11 +1,11 @@
-"""The writer-independent train/test split and the pseudo-writers of imported images.
+"""The writer-independent train/validation/test split and the pseudo-writers of imported images.
 
 Every drawing belongs to a *group*: the session that drew it (one participant on one device) or,
 for the 2017 images, which kept no session, a pseudo-session of drawings made a few seconds apart
-(:func:`pseudo_sessions`). Whole groups go to one side, so no writer's hand is in both train and
-test. Groups are visited in an order fixed by the seed (larger groups first, ties by a seeded
-hash) and each goes to the side that keeps every letter's test share closest to the target:
-a greedy stratification per letter, deterministic for a seed.
+(:func:`pseudo_sessions`). Whole groups go to one side, so no writer's hand is in two splits.
+Groups are visited in an order fixed by the seed (larger groups first, ties by a seeded
+hash) and each goes to the side (train, validation or test) that keeps every letter's shares
+closest to their targets: a greedy stratification per letter, deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from collections.abc import Iterable, Mapping
 from comnist import uniqid
 
 TEST_FRACTION = 0.2
+VALIDATION_FRACTION = 0.1
 TRAIN = "train"
+VALIDATION = "validation"
 TEST = "test"
+SPLITS = (TRAIN, VALIDATION, TEST)
 GAP_SECONDS = uniqid.GAP_SECONDS
 
 
@@ -27,32 +30,56 @@ def _seeded_rank(seed: int, group: str) -> bytes:
 
 
 def assign_splits(
-    groups: Mapping[str, Counter[str]], seed: int, test_fraction: float = TEST_FRACTION
+    groups: Mapping[str, Counter[str]],
+    seed: int,
+    test_fraction: float = TEST_FRACTION,
+    validation_fraction: float = VALIDATION_FRACTION,
 ) -> dict[str, str]:
-    """Map each group to ``"train"`` or ``"test"``.
+    """Map each group to ``"train"``, ``"validation"`` or ``"test"``.
 
-    ``groups`` maps a group id to its drawings per letter. The same groups and seed always give
-    the same answer, whatever the mapping's order.
+    ``groups`` maps a group id to its drawings per letter. Each group goes to the side whose
+    choice keeps every letter's shares closest to the targets (the sum of the distances of each
+    side's count from its target); a tie goes by a seeded draw. The same groups and seed always
+    give the same answer, whatever the mapping's order.
     """
+    targets = {
+        TRAIN: 1 - test_fraction - validation_fraction,
+        VALIDATION: validation_fraction,
+        TEST: test_fraction,
+    }
     order = sorted(groups, key=lambda g: (-sum(groups[g].values()), _seeded_rank(seed, g)))
     seen: Counter[str] = Counter()
-    in_test: Counter[str] = Counter()
+    placed = {side: Counter[str]() for side in SPLITS}
     result: dict[str, str] = {}
     for group in order:
         counts = groups[group]
-        deviation_test = deviation_train = 0.0
-        for letter, n in counts.items():
-            target = test_fraction * (seen[letter] + n)
-            deviation_test += abs(in_test[letter] + n - target)
-            deviation_train += abs(in_test[letter] - target)
-        if deviation_test != deviation_train:
-            side = TEST if deviation_test < deviation_train else TRAIN
+
+        def deviation(chosen: str, counts: Counter[str] = counts) -> float:
+            total = 0.0
+            for letter, n in counts.items():
+                for side, fraction in targets.items():
+                    count = placed[side][letter] + (n if side == chosen else 0)
+                    total += abs(count - fraction * (seen[letter] + n))
+            return total
+
+        deviations = {side: deviation(side) for side in SPLITS}
+        best = min(deviations.values())
+        tied = [side for side in SPLITS if deviations[side] - best < 1e-9]
+        if len(tied) == 1:
+            side = tied[0]
         else:
-            side = TEST if _seeded_rank(seed, group)[-1] < 256 * test_fraction else TRAIN
+            # A tie (a group whose letters are new) goes by a seeded draw weighted by the targets.
+            draw = int.from_bytes(_seeded_rank(seed, group)[-4:], "big") / 2**32
+            weights = [targets[t] for t in tied]
+            side, edge = tied[-1], 0.0
+            for candidate, weight in zip(tied, weights, strict=True):
+                edge += weight / sum(weights)
+                if draw < edge:
+                    side = candidate
+                    break
         result[group] = side
         seen.update(counts)
-        if side == TEST:
-            in_test.update(counts)
+        placed[side].update(counts)
     return result
 
 
