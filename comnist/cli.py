@@ -15,6 +15,8 @@ COMMAND_MODULES = [
     "comnist.release.cli",
     "comnist.contributors",
     "comnist.forget",
+    "comnist.release.baseline_cli",
+    "comnist.release.publish",
 ]
 
 

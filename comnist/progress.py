@@ -56,6 +56,8 @@ class Progress:
             if now - self._reported_at >= REDRAW_SECONDS or finished:
                 self._reported_at = now
                 self._redraw(now)
+        elif self.total and self.done >= self.total:
+            pass  # the closing line says it
         elif now - self._reported_at >= LOG_SECONDS and (
             not self.total or self.done - self._reported_done >= LOG_FRACTION * self.total
         ):

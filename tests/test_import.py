@@ -104,7 +104,7 @@ def test_import_reports_refusals_stores_through_the_event_path_and_is_idempotent
     assert refused["Л/bomb.png"].startswith("decompression-bomb")
     assert refused["Л/small.png"].startswith("wrong-size")
     assert refused["misc/58a1b2c3d4e60.png"].startswith("not in a folder named after a letter")
-    assert lines[-2] == "imported 4, already present 0, refused 4"
+    assert lines[-2] == "imported 4, duplicates within the folder 0, already in the store 0, refused 4"
     # Too few drawings for any letter's own model: the starter letter check judges all four.
     scored = dict(part.split() for part in lines[-1].removeprefix("scored: ").split(", "))
     assert "unscored" not in scored and sum(map(int, scored.values())) == 4, lines[-1]
@@ -127,7 +127,7 @@ def test_import_reports_refusals_stores_through_the_event_path_and_is_idempotent
     )
 
     again = run_import(folder, data, capsys)
-    assert again[-2] == "imported 0, already present 4, refused 4"
+    assert again[-2] == "imported 0, duplicates within the folder 0, already in the store 4, refused 4"
     assert sorted(store.list_keys("drawings/")) == sorted(keys)
 
     assert main(["list", "--json", "--data", str(data)]) == 0
@@ -169,7 +169,8 @@ def test_a_shape_filed_in_both_alphabets_is_kept_in_each(tmp_path, capsys):
         command = ["import", str(tmp_path / alphabet), "--alphabet", alphabet, "--no-scoring"]
         assert main([*command, "--data", str(data)]) == 0
         assert (
-            capsys.readouterr().out.splitlines()[-1] == "imported 1, already present 0, refused 0"
+            capsys.readouterr().out.splitlines()[-1]
+            == "imported 1, duplicates within the folder 0, already in the store 0, refused 0"
         )
     store = LocalStorage(data / "drawings")
     keys = [key for key in store.list_keys("drawings/") if key.endswith(".png")]
@@ -217,7 +218,7 @@ def test_import_then_export_releases_scored_drawings_only(tmp_path, capsys, monk
             (root / letter / name).write_bytes(on_white(with_times(jittered(shape, n))))
     data = tmp_path / "data"
     lines = run_import(root, data, capsys)
-    assert lines[-2] == "imported 72, already present 0, refused 0"
+    assert lines[-2] == "imported 72, duplicates within the folder 0, already in the store 0, refused 0"
     assert "unscored" not in lines[-1]
     out = tmp_path / "release"
     assert main(["export", "--out", str(out), "--data", str(data), "--formats", "mnist"]) == 0
@@ -227,3 +228,47 @@ def test_import_then_export_releases_scored_drawings_only(tmp_path, capsys, monk
     assert {row["letter"] for row in rows} == {"Ж", "Л", "О"}
     readme = (out / "README.md").read_text(encoding="utf-8")
     assert "never checked by a model" not in readme and "| `ok` |" in readme
+
+
+def test_the_same_image_twice_in_the_folder_is_reported_as_a_duplicate_not_as_present(
+    tmp_path, capsys
+):
+    root = tmp_path / "cyrillic"
+    (root / "Л").mkdir(parents=True)
+    (root / "Л" / "58a1b2c9aaaaa.png").write_bytes(on_white(with_times(EL)))
+    (root / "Л" / "58a1b2d9aaaaa.png").write_bytes(on_white(with_times(EL)))
+    (root / "Л" / "58a1b2e9aaaaa.png").write_bytes(on_white(with_times(ZHE)))
+    data = tmp_path / "data"
+    command = ["import", str(root), "--alphabet", "cyrillic", "--no-scoring", "--data", str(data)]
+    assert main(command) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "duplicate\tЛ/58a1b2d9aaaaa.png\tsame image as Л/58a1b2c9aaaaa.png",
+        "imported 2, duplicates within the folder 1, already in the store 0, refused 0",
+    ]
+    assert main(command) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "imported 0, duplicates within the folder 0, already in the store 3, refused 0"
+    )
+
+
+def test_drawings_imported_without_refitting_are_judged_by_the_starter_and_released(
+    tmp_path, capsys
+):
+    """With no model of its own, a store's events score with the starter letter check: nothing
+    imported is ``unscored``, so the export's refusal of unscored drawings does not arise."""
+    root = tmp_path / "cyrillic"
+    for letter, shape in (("Ж", ZHE), ("Л", EL)):
+        (root / letter).mkdir(parents=True)
+        for n in range(3):
+            name = f"{0x58A1B2C3 + 90 * n + 3 * len(shape):08x}{n:05x}.png"
+            (root / letter / name).write_bytes(on_white(with_times(jittered(shape, n))))
+    data = tmp_path / "data"
+    command = ["import", str(root), "--alphabet", "cyrillic", "--no-scoring", "--data", str(data)]
+    assert main(command) == 0
+    store = LocalStorage(data / "drawings")
+    keys = [key for key in store.list_keys("drawings/") if key.endswith(".png")]
+    statuses = Counter(store.get_tags(key)["status"] for key in keys)
+    assert len(keys) == 6 and "unscored" not in statuses, statuses
+    out = tmp_path / "release"
+    assert main(["export", "--out", str(out), "--data", str(data), "--formats", "mnist"]) == 0

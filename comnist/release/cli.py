@@ -17,6 +17,7 @@ from comnist.stores import add_store_arguments, drawings_store_from
 
 from .export import FORMATS, ExportError, ExportOptions, export_release
 from .importer import Outcome, import_directory
+from .reference import DEFAULT_REFERENCE
 
 
 def _import_into(store: Storage, args: argparse.Namespace) -> Counter[str]:
@@ -95,6 +96,8 @@ def run_export(args: argparse.Namespace) -> int:
         include_unscored=args.include_unscored,
         seed=args.seed,
         version=args.version or "",
+        released=args.released or "",
+        reference=args.reference,
         workers=args.workers or (16 if args.bucket else 4),
     )
     try:
@@ -152,6 +155,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exporter.add_argument(
         "--version",
         help="the release's name, e.g. 2026.11 (default: the date of the latest drawing)",
+    )
+    exporter.add_argument(
+        "--released",
+        metavar="YYYY-MM-DD",
+        help="the day the release is published (CITATION.cff, croissant.json, BibTeX); "
+        "default: the version if it is a date, else unsaid",
+    )
+    exporter.add_argument(
+        "--reference",
+        type=Path,
+        default=DEFAULT_REFERENCE,
+        metavar="FILE",
+        help="the reference CNN's figures (comnist baseline --cnn --out FILE) for the datasheet "
+        "(default: those measured on the 2017 sample)",
     )
     exporter.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
     exporter.add_argument(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.alphabets import alphabets
 
-from .datasheet import LICENSE_URL, PROJECT_URL, bibtex, version_date
+from .datasheet import LICENSE_URL, PROJECT_URL, bibtex, release_date
 from .records import METADATA_COLUMNS, alphabet_folder
 from .split import SPLITS
 
@@ -227,8 +227,8 @@ def croissant(plan: Plan, options: ExportOptions, metadata_sha256: str) -> dict[
         "distribution": distribution,
         "recordSet": record_sets,
     }
-    if version_date(plan):
-        document["datePublished"] = version_date(plan)
+    if release_date(plan):
+        document["datePublished"] = release_date(plan)
     return document
 
 

@@ -417,17 +417,16 @@ def _sanitising_section(plan: Plan, options: ExportOptions) -> list[str]:
     return lines
 
 
-def release_year(plan: Plan) -> str:
-    """The year to cite: the version's, when it starts with one, else the latest drawing's."""
-    year = plan.version[:4]
-    if year.isdigit() and len(plan.version) >= 4 and year >= (plan.latest[:4] or "0000"):
-        return year
-    return plan.latest[:4] or "2017"
-
-
-def version_date(plan: Plan) -> str:
-    """The release's date if its version is one (the default: the day of the latest drawing)."""
+def release_date(plan: Plan) -> str:
+    """The release's date: ``--released``, else its version when that is a date (the default)."""
+    if plan.released:
+        return plan.released
     return plan.version if re.fullmatch(r"\d{4}-\d\d-\d\d", plan.version) else ""
+
+
+def release_year(plan: Plan) -> str:
+    """The year to cite: the release date's, else the latest drawing's."""
+    return (release_date(plan) or plan.latest)[:4] or "2017"
 
 
 def bibtex(plan: Plan) -> str:
@@ -448,9 +447,9 @@ def bibtex(plan: Plan) -> str:
 def citation(plan: Plan) -> str:
     """``CITATION.cff`` (Citation File Format 1.2.0) of the release.
 
-    ``date-released`` is written only when the version is itself a date (the default, the day of
-    the latest drawing): the export cannot know when a release is published, and a date older
-    than the version would contradict it.
+    ``date-released`` is :func:`release_date`, written only when known: the export cannot know
+    when a release is published, and the day of the latest drawing would contradict a version
+    named after a later month.
     """
     lines = [
         "cff-version: 1.2.0",
@@ -459,8 +458,8 @@ def citation(plan: Plan) -> str:
         "title: CoMNIST",
         f"version: {_quoted(plan.version)}",
     ]
-    if version_date(plan):
-        lines.append(f"date-released: {_quoted(version_date(plan))}")
+    if release_date(plan):
+        lines.append(f"date-released: {_quoted(release_date(plan))}")
     lines += [
         "authors:",
         f"  - family-names: {AUTHOR[0]}",

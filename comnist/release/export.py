@@ -221,6 +221,8 @@ class Exporter:
             raise ExportError(
                 f"unknown formats {sorted(unknown)}; choose from {', '.join(FORMATS)}"
             )
+        if options.released and not re.fullmatch(r"\d{4}-\d\d-\d\d", options.released):
+            raise ExportError(f"--released {options.released!r}: give a day, YYYY-MM-DD")
         if options.version and not VERSION_FORM.fullmatch(options.version):
             raise ExportError(
                 f"--version {options.version!r}: use letters, digits and . + _ - (at most 40)"
@@ -385,9 +387,15 @@ class Exporter:
         plan.split_fingerprint = split_fingerprint(self.state / METADATA)
         plan.reference = load_reference(self.options.reference)
         plan.version = self.options.version or plan.latest[:10] or "empty"
+        plan.released = self.options.released
+        if plan.released and plan.released < plan.latest:
+            raise ExportError(
+                f"--released {plan.released} is before the latest drawing ({plan.latest})"
+            )
         identity = {
             "version": FORMAT_VERSION,
             "release": plan.version,
+            "released": plan.released,
             "formats": sorted(self.options.formats),
             "include_suspicious": self.options.include_suspicious,
             "include_unscored": self.options.include_unscored,

@@ -19,7 +19,7 @@ class ExportOptions:
     """What to build: formats, which drawings go in, the seed, the release's name, the parallelism.
 
     ``version`` names the release (``CITATION.cff``, the datasheet's title); empty means the date
-    of the latest drawing. ``reference`` is the reference CNN's figures file the datasheet
+    of the latest drawing. ``released`` is the day of publication (``YYYY-MM-DD``), if known. ``reference`` is the reference CNN's figures file the datasheet
     renders (``None``: none).
     """
 
@@ -28,6 +28,7 @@ class ExportOptions:
     include_unscored: bool = False
     seed: int = 0
     version: str = ""
+    released: str = ""
     workers: int = 8
     window: int = 64
     reference: Path | None = DEFAULT_REFERENCE
@@ -57,6 +58,7 @@ class Plan:
     shard_bytes: dict[tuple[str, str], int] = field(default_factory=dict)  # parquet, per split
     reference: dict[str, Any] | None = None  # the reference CNN's figures file
     version: str = ""
+    released: str = ""
     fingerprint: str = ""
     baselines: dict[str, Any] = field(default_factory=dict)
 
