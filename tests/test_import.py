@@ -104,7 +104,9 @@ def test_import_reports_refusals_stores_through_the_event_path_and_is_idempotent
     assert refused["Л/bomb.png"].startswith("decompression-bomb")
     assert refused["Л/small.png"].startswith("wrong-size")
     assert refused["misc/58a1b2c3d4e60.png"].startswith("not in a folder named after a letter")
-    assert lines[-2] == "imported 4, duplicates within the folder 0, already in the store 0, refused 4"
+    assert (
+        lines[-2] == "imported 4, duplicates within the folder 0, already in the store 0, refused 4"
+    )
     # Too few drawings for any letter's own model: the starter letter check judges all four.
     scored = dict(part.split() for part in lines[-1].removeprefix("scored: ").split(", "))
     assert "unscored" not in scored and sum(map(int, scored.values())) == 4, lines[-1]
@@ -127,7 +129,9 @@ def test_import_reports_refusals_stores_through_the_event_path_and_is_idempotent
     )
 
     again = run_import(folder, data, capsys)
-    assert again[-2] == "imported 0, duplicates within the folder 0, already in the store 4, refused 4"
+    assert (
+        again[-2] == "imported 0, duplicates within the folder 0, already in the store 4, refused 4"
+    )
     assert sorted(store.list_keys("drawings/")) == sorted(keys)
 
     assert main(["list", "--json", "--data", str(data)]) == 0
@@ -218,7 +222,10 @@ def test_import_then_export_releases_scored_drawings_only(tmp_path, capsys, monk
             (root / letter / name).write_bytes(on_white(with_times(jittered(shape, n))))
     data = tmp_path / "data"
     lines = run_import(root, data, capsys)
-    assert lines[-2] == "imported 72, duplicates within the folder 0, already in the store 0, refused 0"
+    assert (
+        lines[-2]
+        == "imported 72, duplicates within the folder 0, already in the store 0, refused 0"
+    )
     assert "unscored" not in lines[-1]
     out = tmp_path / "release"
     assert main(["export", "--out", str(out), "--data", str(data), "--formats", "mnist"]) == 0

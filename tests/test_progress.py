@@ -53,7 +53,9 @@ def test_an_unknown_total_logs_every_30_seconds_and_a_terminal_gets_the_bar():
     assert len(log.getvalue().splitlines()) == 4  # 30, 60, 90 s and the end
 
     clock, screen = Clock(), io.StringIO()
-    with Progress(59, "sampling", stream=screen, unit="letters", interactive=True, clock=clock) as bar:
+    with Progress(
+        59, "sampling", stream=screen, unit="letters", interactive=True, clock=clock
+    ) as bar:
         for _ in range(59):
             clock.now += 0.2
             bar.advance()
@@ -66,7 +68,9 @@ def test_a_non_terminal_import_log_has_a_few_progress_lines(tmp_path: Path):
     folder.mkdir(parents=True)
     for n in range(40):
         stroke = [[10 + n, 50, 85], [90, 10, 90]]  # 40 different images
-        (folder / f"{0x58A1B2C3 + 5 * n:08x}{n:05x}.png").write_bytes(on_white(with_times([stroke])))
+        (folder / f"{0x58A1B2C3 + 5 * n:08x}{n:05x}.png").write_bytes(
+            on_white(with_times([stroke]))
+        )
     command = [sys.executable, "-m", "comnist", "import", str(folder.parent), "--alphabet"]
     command += ["cyrillic", "--data", str(tmp_path / "data")]
     log = tmp_path / "import.log"

@@ -114,7 +114,11 @@ def test_card_names_split_sizes_task_ids_sources_and_creators(release):
 def test_dates_agree_between_the_datasheet_citation_and_croissant(store, tmp_path):
     out = tmp_path / "r"
     released = "2026-12-01"
-    export_release(store, out, ExportOptions(seed=3, include_unscored=True, version="2026.12", released=released))
+    export_release(
+        store,
+        out,
+        ExportOptions(seed=3, include_unscored=True, version="2026.12", released=released),
+    )
     citation = (out / "CITATION.cff").read_text(encoding="utf-8")
     assert f'date-released: "{released}"' in citation and 'version: "2026.12"' in citation
     assert json.loads((out / "croissant.json").read_text())["datePublished"] == released
@@ -122,7 +126,9 @@ def test_dates_agree_between_the_datasheet_citation_and_croissant(store, tmp_pat
     from comnist.release.export import ExportError
 
     with pytest.raises(ExportError, match="before the latest drawing"):
-        export_release(store, tmp_path / "early", ExportOptions(include_unscored=True, released="2017-01-01"))
+        export_release(
+            store, tmp_path / "early", ExportOptions(include_unscored=True, released="2017-01-01")
+        )
 
 
 # ------------------------------------------------------------------------------ timestamps
@@ -227,7 +233,10 @@ def test_copies_filed_in_both_alphabets_are_marked_and_the_limits_are_said(tmp_p
     assert "strokes" not in readme.split("## How it was collected")[1].split("\n## ")[0].replace(
         "They have no strokes", ""
     )
-    assert "`age_group`: `child` or `adult`, as the participant said. Empty for every drawing" in readme
+    assert (
+        "`age_group`: `child` or `adult`, as the participant said. Empty for every drawing"
+        in readme
+    )
 
 
 # -------------------------------------------------------------------------- the command line

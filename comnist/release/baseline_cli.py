@@ -36,9 +36,7 @@ def release_version(release: Path) -> str:
 
 def measured_alphabets(release: Path, wanted: list[str] | None) -> list[str]:
     """The alphabets whose MNIST-style files the release holds (of ``wanted``, if given)."""
-    present = [
-        a for a in sorted(alphabets()) if (release / idx_names(a, TRAIN)[0]).is_file()
-    ]
+    present = [a for a in sorted(alphabets()) if (release / idx_names(a, TRAIN)[0]).is_file()]
     return [a for a in present if wanted is None or a in wanted]
 
 
@@ -57,7 +55,9 @@ def cnn_figures(
         "release": release_version(release),
         "split_fingerprint": split_fingerprint(release / METADATA),
         "torch": cnn.torch_version(),
-        "model": cnn.DESCRIPTION if epochs == cnn.EPOCHS else f"{cnn.DESCRIPTION} ({epochs} epochs here)",
+        "model": cnn.DESCRIPTION
+        if epochs == cnn.EPOCHS
+        else f"{cnn.DESCRIPTION} ({epochs} epochs here)",
         "epochs": epochs,
         "alphabets": measured,
     }

@@ -234,4 +234,6 @@ def croissant(plan: Plan, options: ExportOptions, metadata_sha256: str) -> dict[
 
 def croissant_text(plan: Plan, options: ExportOptions, metadata_sha256: str) -> str:
     """``croissant.json``'s text: indented, keys in a fixed order, UTF-8."""
-    return json.dumps(croissant(plan, options, metadata_sha256), ensure_ascii=False, indent=1) + "\n"
+    return (
+        json.dumps(croissant(plan, options, metadata_sha256), ensure_ascii=False, indent=1) + "\n"
+    )

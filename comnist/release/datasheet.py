@@ -177,9 +177,7 @@ def counts_table(plan: Plan, alphabet_id: str) -> str:
     letters = alphabets()[alphabet_id].letters
     present = sorted(plan.counts.get(alphabet_id, {}))  # ImageFolder sorts folder names
     lines = [
-        "| label | letter | code point | ImageFolder index | "
-        + " | ".join(SPLITS)
-        + " | total |",
+        "| label | letter | code point | ImageFolder index | " + " | ".join(SPLITS) + " | total |",
         "| ---: | :---: | --- | ---: | " + "---: | " * len(SPLITS) + "---: |",
     ]
     for label, letter in enumerate(letters):
@@ -651,9 +649,7 @@ def render(plan: Plan, options: ExportOptions) -> str:
     names = [alphabets()[a].name for a in plan.alphabets]
     total = sum(plan.total(a) for a in plan.alphabets)
     out = card_header(plan, options)
-    span = (
-        f" drawn from {plan.earliest} to {plan.latest}" if plan.earliest and plan.latest else ""
-    )
+    span = f" drawn from {plan.earliest} to {plan.latest}" if plan.earliest and plan.latest else ""
     out += [
         f"# CoMNIST release {plan.version}",
         "",
