@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,20 +17,10 @@ from chalicelib.alphabets import alphabets
 
 from . import baselines, cnn
 from .idxfiles import idx_names
-from .reference import mean_and_range, split_fingerprint
+from .reference import mean_and_range, release_version, split_fingerprint
 from .split import TEST, TRAIN
 
 METADATA = "metadata.csv"
-
-
-def release_version(release: Path) -> str:
-    """The version ``CITATION.cff`` gives the release, or its folder's name."""
-    try:
-        text = (release / "CITATION.cff").read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return release.name
-    found = re.search(r'^version: "?([^"\n]+)"?$', text, re.MULTILINE)
-    return found.group(1) if found else release.name
 
 
 def measured_alphabets(release: Path, wanted: list[str] | None) -> list[str]:

@@ -16,6 +16,8 @@ import re
 import sys
 from pathlib import Path
 
+from .reference import release_version
+
 PUBLISHED = ("README.md", "croissant.json", "CITATION.cff", "metadata.csv")
 PUBLISHED_FOLDERS = ("data", "preview")
 REPO_FORM = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
@@ -65,7 +67,7 @@ def publish(release: Path, repo: str, private: bool = False, message: str = "") 
         repo_id=repo,
         repo_type="dataset",
         allow_patterns=files,
-        commit_message=message or f"CoMNIST release {release.name}",
+        commit_message=message or f"CoMNIST release {release_version(release)}",
     )
     return str(getattr(commit, "commit_url", commit))
 

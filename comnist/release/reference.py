@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +44,13 @@ def load_reference(path: Path | None) -> dict[str, Any] | None:
 def mean_and_range(values: list[float]) -> tuple[float, float, float]:
     """The mean, minimum and maximum of a seed's accuracies."""
     return sum(values) / len(values), min(values), max(values)
+
+
+def release_version(release: Path) -> str:
+    """The version ``CITATION.cff`` gives a release, or its folder's name."""
+    try:
+        text = (release / "CITATION.cff").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return release.name
+    found = re.search(r'^version: "?([^"\n]+?)"?$', text, re.MULTILINE)
+    return found.group(1) if found else release.name
