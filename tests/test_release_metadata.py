@@ -223,12 +223,12 @@ def test_copies_filed_in_both_alphabets_are_marked_and_the_limits_are_said(tmp_p
     assert "3 of the 3 latin drawings are byte-identical" in limits
     assert "- **Cursive and variant forms.**" in limits
     assert "latin: 3 drawings by" in limits
-    missing = [
-        letter
-        for letter in alphabets()["latin"].letters
-        if not any((r["letter"], r["split"]) == (letter, "test") for r in rows.values())
-    ]
-    assert f"**latin: no test drawing** of {', '.join(missing)}" in limits
+    absent = [letter for letter in alphabets()["latin"].letters if letter != "O"]
+    assert f"**latin: no drawing at all** of {', '.join(absent)}." in limits
+    splits = {r["split"] for r in rows.values() if r["alphabet"] == "latin"}
+    for split in ("test", "validation"):
+        said = f"**latin: no {split} drawing** of O:" in limits
+        assert said == (split not in splits), (split, splits)
     # Fields that do not exist in this release are not described as if they did.
     assert "strokes" not in readme.split("## How it was collected")[1].split("\n## ")[0].replace(
         "They have no strokes", ""

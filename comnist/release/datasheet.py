@@ -485,10 +485,13 @@ def _split_sentence(options: ExportOptions) -> str:
     )
 
 
-def _letters_without(plan: Plan, alphabet_id: str, split: str) -> list[str]:
+def _letters_without(plan: Plan, alphabet_id: str, split: str | None) -> list[str]:
+    """The letters with no drawing in ``split`` (of those in the release), or in none."""
     counts = plan.counts.get(alphabet_id, {})
     letters = alphabets()[alphabet_id].letters
-    return [letter for letter in letters if counts.get(letter, {}).get(split, 0) == 0]
+    if split is None:
+        return [letter for letter in letters if not sum(counts.get(letter, {}).values())]
+    return [letter for letter in letters if letter in counts and not counts[letter].get(split)]
 
 
 def _limitations_section(plan: Plan) -> list[str]:
@@ -516,6 +519,9 @@ def _limitations_section(plan: Plan) -> list[str]:
                 "  tested on drawings it trained on.",
             ]
     for alphabet_id in plan.alphabets:
+        absent = _letters_without(plan, alphabet_id, None)
+        if absent:
+            out.append(f"- **{alphabet_id}: no drawing at all** of {', '.join(absent)}.")
         for split in ("test", "validation"):
             missing = _letters_without(plan, alphabet_id, split)
             if missing:
@@ -540,7 +546,7 @@ def _limitations_section(plan: Plan) -> list[str]:
             "- **Cursive and variant forms.** The 2017 participants drew some capitals in cursive",
             "  or lowercase-like forms (т as a cursive т that looks like an m, Ж as ж, Д with or",
             "  without its tail). A label is the letter the participant was asked for, not the",
-            "  form drawn: such drawings are the reference CNN's main confusions.",
+            "  form drawn: expect such drawings among any model's confusions.",
         ]
     out += [
         "- **Labels are asks.** Each drawing's label is the letter the site asked for. The",
@@ -625,8 +631,8 @@ def _privacy_section(plan: Plan) -> list[str]:
     ]
     if plan.filled["source"]:
         lines.append(
-            "| the 2017 file's name (`source`) | the 2017 collection's own public file name, "
-            "whose `uniqid()` encodes when the 2017 site saved it |"
+            "| the 2017 file's name (`source`) | the file name the 2017 collection already "
+            "publishes: its `uniqid()` is the time the 2017 site saved it, to the microsecond |"
         )
     if any(plan.with_strokes.values()):
         lines.append(
