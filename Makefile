@@ -16,6 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	@# cnn: PyTorch's CPU wheel, so the tests train the reference CNN for real (docs/releases.md).
 	$(BIN)/pip install --quiet -e '.[dev,cnn,hub]'
 	touch $(STAMP)
 
