@@ -109,10 +109,12 @@ def test_split_keeps_groups_whole_is_seeded_and_stratified():
     first = assign_splits(groups, seed=1)
     assert first == assign_splits(dict(reversed(groups.items())), seed=1)
     assert first != assign_splits(groups, seed=2)
+    assert set(first.values()) == {"train", "validation", "test"}
     for letter in "АБВГД":
         total = sum(c[letter] for c in groups.values())
-        test = sum(c[letter] for g, c in groups.items() if first[g] == "test")
-        assert abs(test / total - 0.2) < 0.03
+        for split, share in (("test", 0.2), ("validation", 0.1)):
+            placed = sum(c[letter] for g, c in groups.items() if first[g] == split)
+            assert abs(placed / total - share) < 0.03, (letter, split)
 
 
 def test_pseudo_sessions_join_times_a_few_seconds_apart():
