@@ -83,7 +83,11 @@ class Progress:
     def _log_line(self, now: float, final: bool = False) -> None:
         share = f", {100 * self.done / self.total:.0f} %" if self.total else ""
         when = f"done in {now - self.started:.0f} s" if final else f"{now - self.started:.0f} s"
-        self.stream.write(f"{self.label}: {self._counted()}{share} ({self._rate(now)}, {when})\n")
+        if self.total is None and self.done == 0:  # a step that counts nothing: its time only
+            self.stream.write(f"{self.label}: {when}\n")
+        else:
+            counted = f"{self._counted()}{share} ({self._rate(now)}, {when})"
+            self.stream.write(f"{self.label}: {counted}\n")
         self.stream.flush()
         self._reported_at = now
         self._reported_done = self.done

@@ -507,17 +507,16 @@ def _limitations_section(plan: Plan) -> list[str]:
         "  pseudo-session (see the split): a model meets few handwritings, and test figures on",
         "  a few dozen writers move by several points from one split to another.",
     ]
-    for alphabet_id in plan.alphabets:
-        copies = plan.same_image[alphabet_id]
-        if copies:
-            out += [
-                f"- **The same image in two alphabets.** {copies} of the {plan.total(alphabet_id)}"
-                f" {alphabet_id} drawings are byte-identical to drawings of another alphabet",
-                "  (the 2017 collection drew each shape both alphabets share, A and А, once and",
-                "  filed it in both). `same_image_as` names the other copy's id: drop the rows",
-                "  where it is set from one alphabet before pooling the alphabets, or a model is",
-                "  tested on drawings it trained on.",
-            ]
+    shared = [(a, plan.same_image[a]) for a in plan.alphabets if plan.same_image[a]]
+    if shared:
+        counts = " and ".join(f"{n} of the {plan.total(a)} {a} drawings" for a, n in shared)
+        out += [
+            f"- **The same image in two alphabets.** {counts} are byte-identical copies",
+            "  of each other: the 2017 collection drew each shape both alphabets share (A and",
+            "  А, O and О...) once and filed it in both. `same_image_as` names the other copy's",
+            "  id: drop the rows where it is set from one alphabet before pooling the alphabets,",
+            "  or a model is tested on drawings it trained on.",
+        ]
     for alphabet_id in plan.alphabets:
         absent = _letters_without(plan, alphabet_id, None)
         if absent:
@@ -537,9 +536,9 @@ def _limitations_section(plan: Plan) -> list[str]:
         ]
         if few:
             out.append(
-                f"- **{alphabet_id}: fewer than 20 drawings** of {', '.join(few)}: the"
-                " sanitiser scores no letter below 20 drawings, and a per-letter figure on so"
-                " few is noise."
+                f"- **{alphabet_id}: fewer than 20 drawings** of {', '.join(few)}: too few for"
+                " a shape model of their own (the letter classifier still judges them), and a"
+                " per-letter figure on so few is noise."
             )
     if plan.pseudo_sessions:
         out += [
