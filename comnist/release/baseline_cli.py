@@ -30,7 +30,12 @@ def measured_alphabets(release: Path, wanted: list[str] | None) -> list[str]:
 
 
 def cnn_figures(
-    release: Path, alphabet_ids: list[str], seeds: list[int], epochs: int, threads: int
+    release: Path,
+    alphabet_ids: list[str],
+    seeds: list[int],
+    epochs: int,
+    threads: int,
+    note: str = "",
 ) -> dict[str, Any]:
     """The figures file of the reference CNN on ``release``."""
     measured: dict[str, Any] = {}
@@ -42,6 +47,7 @@ def cnn_figures(
     return {
         "measured": cnn.measured_on(),
         "release": release_version(release),
+        **({"note": note} if note else {}),
         "split_fingerprint": split_fingerprint(release / METADATA),
         "torch": cnn.torch_version(),
         "model": cnn.DESCRIPTION
@@ -76,7 +82,9 @@ def run_baseline(args: argparse.Namespace) -> int:
             )
         return 0
     try:
-        figures = cnn_figures(release, alphabet_ids, args.seeds, args.epochs, args.threads)
+        figures = cnn_figures(
+            release, alphabet_ids, args.seeds, args.epochs, args.threads, args.note or ""
+        )
     except cnn.TorchMissing as error:
         sys.stderr.write(f"baseline: {error}\n")
         return 2
@@ -118,4 +126,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", type=Path, metavar="FILE", help="write the figures for export --reference"
     )
+    parser.add_argument("--note", help="what the release is, for the datasheet (with --out)")
     parser.set_defaults(run=run_baseline)

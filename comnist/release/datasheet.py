@@ -319,10 +319,11 @@ def _reference_section(plan: Plan) -> list[str]:
             "",
         ]
     measured_here = reference.get("split_fingerprint") == plan.split_fingerprint
+    note = f" ({reference['note']})" if reference.get("note") else ""
     where = (
-        "this release"
+        f"this release{note}"
         if measured_here
-        else f"release {reference.get('release', '?')}, **not this one** (its split fingerprint "
+        else f"release {reference.get('release', '?')}{note}, **not this one** (its split fingerprint "
         f"`{str(reference.get('split_fingerprint', ''))[:12]}`, this release's "
         f"`{plan.split_fingerprint[:12]}`): rerun `comnist baseline --cnn` on this release for its own"
     )
