@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "comnist.forget",
     "comnist.release.baseline_cli",
     "comnist.release.publish",
+    "comnist.report",
 ]
 
 

@@ -40,6 +40,9 @@ SCORES_AND_COUNTS: tuple[Grant, ...] = (
     ("s3:PutObject", "<drawings>/stats/*"),
     ("s3:GetObject", "<drawings>/counted/*"),
     ("s3:PutObject", "<drawings>/counted/*"),
+    # The review queue: a marker per flagged drawing, moved when its score changes.
+    ("s3:PutObject", "<drawings>/flagged/*"),
+    ("s3:DeleteObject", "<drawings>/flagged/*"),
 )
 
 GRANTS: dict[str, tuple[Grant, ...]] = {

@@ -16,6 +16,7 @@ from chalicelib.storage import NotFound, Storage
 
 from .inventory import iter_drawings
 from .progress import Progress
+from .report import add_cache_arguments
 from .stores import add_store_arguments, drawings_store_from
 
 FLAGGED = ("suspicious", "invalid")
@@ -55,7 +56,10 @@ def run_rescore(args: argparse.Namespace) -> int:
 def run_mark(args: argparse.Namespace) -> int:
     store = drawings_store_from(args)
     if args.csv:
-        print(json.dumps(sanitizing.mark_csv(store, args.csv)))
+        try:
+            print(json.dumps(sanitizing.mark_csv(store, args.csv)))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise SystemExit(f"comnist mark: {error}") from None
         return 0
     if not args.id or not args.verdict:
         raise SystemExit("comnist mark: give ID and ok|rejected, or --csv FILE")
@@ -98,6 +102,10 @@ def review_page(store: Storage, rows: list[dict]) -> str:
 
 def run_review(args: argparse.Namespace) -> int:
     store = drawings_store_from(args)
+    if args.reindex or args.serve:
+        from .desk.cli import reindex, serve_desk
+
+        return reindex(store) if args.reindex else serve_desk(store, args)
     rows = [
         row
         for row in iter_drawings(store, letter=args.letter)
@@ -194,6 +202,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_store_arguments(parser)
     parser.add_argument("--letter", help="only this letter (or code point)")
     parser.add_argument("--out", type=Path, default=Path("review/index.html"))
+    parser.add_argument(
+        "--serve", action="store_true", help="open the review desk in the browser (127.0.0.1 only)"
+    )
+    parser.add_argument("--port", type=int, default=8765, help="the desk's port (0: any free one)")
+    parser.add_argument(
+        "--reindex", action="store_true", help="rebuild the review queue from every drawing's tags"
+    )
+    add_cache_arguments(parser)
     parser.set_defaults(run=run_review)
 
     parser = subparsers.add_parser("mark", help="record your verdict on a drawing")

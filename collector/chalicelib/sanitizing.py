@@ -18,6 +18,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from . import flagged
 from .alphabets import alphabets
 from .keys import (
     DRAWINGS_PREFIX,
@@ -93,12 +94,17 @@ def _put_tags_with_verdict(store: Storage, key: str, tags: dict[str, str]) -> di
     The copy serves tools that read tags only. S3 cannot write tags conditionally, so the verdict
     is read again after the write: a :func:`mark` that landed meanwhile is copied by another write.
     """
+    try:
+        before = store.get_tags(key)
+    except NotFound:
+        before = {}
     verdict = verdict_of(store, key)
     while True:
         written = {**tags, "verdict": verdict} if verdict else dict(tags)
         store.put_tags(key, written)
         latest = verdict_of(store, key)
         if latest == verdict:
+            flagged.sync_marker(store, parse_drawing_key(key), before, written)
             return written
         verdict = latest
 
@@ -260,15 +266,9 @@ def rescore(
 
 def find_drawing(store: Storage, drawing_id: str) -> str:
     """The PNG key of a drawing id, from its idempotency claim or, failing that, a listing."""
-    from .keys import request_key
-
-    try:
-        key = store.get_json(request_key(drawing_id)).get("key", "")
-        parse_drawing_key(key)
-        if store.exists(key):
-            return key
-    except (NotFound, ValueError):
-        pass
+    key = _claimed_key(store, drawing_id)
+    if key is not None:
+        return key
     for key in drawing_keys(store):
         if key.endswith(f"/{drawing_id}.png"):
             return key
@@ -276,32 +276,108 @@ def find_drawing(store: Storage, drawing_id: str) -> str:
 
 
 def mark(store: Storage, drawing_id: str, verdict: str) -> dict[str, str]:
-    """Record the maintainer's verdict (``ok`` or ``rejected``) on a drawing; return its tags.
+    """Record the maintainer's verdict (``ok`` or ``rejected``) on a drawing; return its tags."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}")
+    return mark_drawing(store, find_drawing(store, drawing_id), verdict)
+
+
+def mark_drawing(store: Storage, key: str, verdict: str) -> dict[str, str]:
+    """Record the verdict on the drawing at PNG ``key``; return its tags.
 
     The verdict object is the record; the ``verdict`` tag is a copy for tools that read tags.
+    The drawing leaves the review queue (:mod:`chalicelib.flagged`).
     """
     from .intake import utc_now
 
     if verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}")
-    key = find_drawing(store, drawing_id)
-    store.put_json(parse_drawing_key(key).verdict_key, {"verdict": verdict, "marked": utc_now()})
-    tags = store.get_tags(key)
-    tags["verdict"] = verdict
+    ref = parse_drawing_key(key)
+    if not store.exists(key):
+        raise NotFound(key)
+    store.put_json(ref.verdict_key, {"verdict": verdict, "marked": utc_now()})
+    before = store.get_tags(key)
+    tags = {**before, "verdict": verdict}
     store.put_tags(key, tags)
+    flagged.sync_marker(store, ref, before, tags)
     return tags
 
 
+def unmark_drawing(store: Storage, key: str) -> dict[str, str]:
+    """Take back the verdict on the drawing at PNG ``key``; return its tags.
+
+    The verdict object goes, then its tag copy, and a flagged drawing returns to the review
+    queue. Like :func:`_put_tags_with_verdict`, the verdict is read again after the tags are
+    written, so a verdict recorded meanwhile is kept in the copy.
+    """
+    ref = parse_drawing_key(key)
+    store.delete(ref.verdict_key)
+    while True:
+        before = store.get_tags(key)
+        latest = verdict_of(store, key)
+        tags = {name: value for name, value in before.items() if name != "verdict"}
+        if latest:
+            tags["verdict"] = latest
+        store.put_tags(key, tags)
+        if verdict_of(store, key) == latest:
+            flagged.sync_marker(store, ref, before, tags)
+            return tags
+
+
 def mark_csv(store: Storage, path: Path) -> dict[str, int]:
-    """Record verdicts from a CSV with columns ``id`` and ``verdict``; return counts."""
+    """Record verdicts from a CSV with columns ``id`` and ``verdict``; return counts.
+
+    Excel's "CSV UTF-8" starts with a byte-order mark, which is read past (``utf-8-sig``), so the
+    first column is ``id`` and not ``\ufeffid``. Ids without an idempotency claim are looked up
+    in one listing of the store, made the first time one is needed, not one per row.
+    """
     counts = {"marked": 0, "unknown": 0, "invalid": 0}
-    with open(path, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
+    listed: dict[str, str] | None = None
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not {"id", "verdict"} <= {
+            (name or "").strip().lower() for name in reader.fieldnames
+        }:
+            raise ValueError(f"{path}: the first row must name the columns id and verdict")
+        for row in reader:
+            row = {(name or "").strip().lower(): value for name, value in row.items()}
+            drawing_id = (row.get("id") or "").strip()
+            verdict = (row.get("verdict") or "").strip().lower()
+            if verdict not in VERDICTS:
+                counts["invalid"] += 1
+                continue
+            key = _claimed_key(store, drawing_id)
+            if key is None:
+                if listed is None:
+                    listed = _keys_by_id(drawing_keys(store))
+                key = listed.get(drawing_id)
+            if key is None:
+                counts["unknown"] += 1
+                continue
             try:
-                mark(store, (row.get("id") or "").strip(), (row.get("verdict") or "").strip())
+                mark_drawing(store, key, verdict)
                 counts["marked"] += 1
             except NotFound:
                 counts["unknown"] += 1
-            except ValueError:
-                counts["invalid"] += 1
     return counts
+
+
+def _keys_by_id(keys: Iterable[str]) -> dict[str, str]:
+    """Drawing PNG keys by drawing id."""
+    found = {}
+    for key in keys:
+        with suppress(ValueError):
+            found[parse_drawing_key(key).id] = key
+    return found
+
+
+def _claimed_key(store: Storage, drawing_id: str) -> str | None:
+    """The PNG key named by a drawing id's idempotency claim, if both exist."""
+    from .keys import request_key
+
+    try:
+        key = store.get_json(request_key(drawing_id)).get("key", "")
+        parse_drawing_key(key)
+    except (NotFound, ValueError, AttributeError):
+        return None
+    return key if store.exists(key) else None

@@ -1,0 +1,1 @@
+"""The maintainer's review desk (``comnist review --serve``) and the collection report."""
