@@ -226,7 +226,10 @@ def test_the_desk_refuses_requests_without_its_token_or_from_elsewhere(desk, sto
     assert status == 421
     assert call(desk, "GET", "/api/letters")[0] == 403
     form = f"key={ref.png_key}&verdict=rejected".encode()
-    form_headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Desk-Token": "the-token"}
+    form_headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Desk-Token": "the-token",
+    }
     assert call(desk, "POST", "/api/verdict", form_headers, form)[0] == 415
     assert not store.exists(ref.verdict_key)
 

@@ -270,15 +270,15 @@ def serve(store: Storage, port: int, glance: Callable[[], str] | None = None) ->
     """Run the desk on 127.0.0.1 until interrupted; print the address with its token."""
     import waitress
 
+    desk = Desk(store, port, glance=glance)
     server = waitress.create_server(
-        Desk(store, port, glance=glance),
+        desk,
         host="127.0.0.1",
         port=port,
         threads=4,
         clear_untrusted_proxy_headers=True,
         ident="comnist-desk",
     )
-    desk: Desk = server.application
     desk.port = server.effective_port
     print(
         f"The review desk of {store.name} is at http://127.0.0.1:{desk.port}/?token={desk.token}",
