@@ -135,7 +135,8 @@ def test_reindex_builds_the_queue_of_a_store_tagged_before_it(store, capsys):
     refs = flag_some(store, 3)
     for key in markers(store):
         store.delete(key)
-    store.put_json("flagged/latin/U+0054/00000000_" + drawing_id(random.Random(9)) + "_.json", {})
+    orphan = f"flagged/latin/U+0054/000000/00000000_{drawing_id(random.Random(9))}_.json"
+    store.put_json(orphan, {})
     assert main(["review", "--data", str(store.root.parent), "--reindex"]) == 0
     assert json.loads(capsys.readouterr().out) == {"queued": 3, "removed": 1}
     assert {flagged.parse_marker_key(k).ref for k in markers(store)} == set(refs)

@@ -2,11 +2,12 @@
 
 The marker's key carries all the review desk needs to sort and page it::
 
-    flagged/<alphabet>/<U+XXXX>/<rank>_<id>_<reasons>.json
+    flagged/<alphabet>/<U+XXXX>/<rank[:6]>/<rank>_<id>_<reasons>.json
 
 ``rank`` is the score turned round into eight digits, so that S3's lexicographic listing yields a
 letter's worst drawings first (drawings without a score, such as blank or undecodable ones, rank
-before all); ``reasons`` are the sanitizer's reasons in key characters. A page of the desk is
+before all); ``reasons`` are the sanitizer's reasons in key characters. The folder level
+(scores a tenth apart) changes nothing on S3 and keeps each folder of a local store small. A page of the desk is
 therefore one listing request that starts after the previous page's last key, whatever the
 number of flagged drawings, and the collection report counts suspicious drawings per reason from
 listings alone.
@@ -32,9 +33,12 @@ FLAGGED_STATUSES = ("suspicious", "invalid")
 _SCORE_LIMIT = 9_999.999
 _RANK_ZERO = 10_000_000  # the rank of a score of 0; higher scores rank lower, and list first
 _MAX_REASONS_CHARS = 120
+# Markers sit in folders of scores a tenth apart: a local store lists a folder by reading it
+# whole, and a page then reads a few small folders rather than all of a letter's markers.
+SHARD_DIGITS = 6
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _MARKER_KEY = re.compile(
-    r"flagged/(?P<alphabet>[a-z]{2,20})/(?P<cp>U\+[0-9A-F]{4,6})/"
+    r"flagged/(?P<alphabet>[a-z]{2,20})/(?P<cp>U\+[0-9A-F]{4,6})/(?P<shard>[0-9]{6})/"
     rf"(?P<rank>[0-9]{{8}})_(?P<id>{_UUID})_(?P<reasons>[A-Za-z0-9=.+-]*)\.json"
 )
 
@@ -94,7 +98,8 @@ def marker_key(ref: DrawingRef, tags: dict[str, str]) -> str:
     """The key of the marker of drawing ``ref`` with ``tags``."""
     rank = rank_of(tags.get("score"))
     reasons = reasons_segment(tags.get("reasons"))
-    return f"{FLAGGED_PREFIX}{ref.alphabet}/{ref.code_point}/{rank}_{ref.id}_{reasons}.json"
+    folder = f"{FLAGGED_PREFIX}{ref.alphabet}/{ref.code_point}/{rank[:SHARD_DIGITS]}"
+    return f"{folder}/{rank}_{ref.id}_{reasons}.json"
 
 
 def letter_prefix(alphabet: str, code_point_label: str) -> str:
@@ -107,7 +112,7 @@ def parse_marker_key(key: str) -> Marker:
     from .alphabets import letter_from_code_point
 
     match = _MARKER_KEY.fullmatch(key)
-    if not match:
+    if not match or not match["rank"].startswith(match["shard"]):
         raise ValueError(f"not a review marker key: {key[:300]!r}")
     ref = DrawingRef(match["alphabet"], letter_from_code_point(match["cp"]), match["id"])
     return Marker(key, ref, match["rank"], reasons_from_segment(match["reasons"]))

@@ -355,7 +355,7 @@ class LocalStorage(Storage):
                 after = start_after.encode()
                 yield from (
                     key
-                    for key in self._walk(start, base)
+                    for key in self._walk(start, base, after)
                     if key.startswith(prefix) and key.encode() > after
                 )
 
@@ -367,8 +367,12 @@ class LocalStorage(Storage):
                 continue  # not an object (yet): its metadata makes it one
             yield ListedObject(key, modified)
 
-    def _walk(self, directory: Path, base: str) -> Iterator[str]:
-        """Yield the keys under ``directory`` in S3's order: byte-wise lexicographic by full key."""
+    def _walk(self, directory: Path, base: str, after: bytes = b"") -> Iterator[str]:
+        """Yield the keys under ``directory`` in S3's order: byte-wise lexicographic by full key.
+
+        Folders whose keys all sort before ``after`` are skipped unread, so a listing that starts
+        late in a deep tree does not walk what comes before.
+        """
         entries = []
         for entry in os.scandir(directory):
             if entry.name.startswith("."):
@@ -377,7 +381,10 @@ class LocalStorage(Storage):
             entries.append((entry.name + "/" if is_dir else entry.name, entry, is_dir))
         for name, entry, is_dir in sorted(entries, key=lambda item: item[0].encode()):
             if is_dir:
-                yield from self._walk(Path(entry.path), base + name)
+                folder = (base + name).encode()
+                if folder < after and not after.startswith(folder):
+                    continue
+                yield from self._walk(Path(entry.path), base + name, after)
             else:
                 yield base + name
 
