@@ -6,6 +6,7 @@ import io
 import json
 import random
 import re
+import time
 
 import pytest
 from test_sanitizer import blank_png, drawing_id, letter_png, scribble_png
@@ -325,3 +326,43 @@ def test_report_command_writes_its_charts(store, tmp_path, capsys):
     assert main(["report", "--data", data, "--out", str(out), "--no-cache"]) == 0
     assert "1 drawings" in capsys.readouterr().out
     assert "<svg" in (out / "index.html").read_text(encoding="utf-8")
+
+
+# ----- the refit's figures --------------------------------------------------------------------
+
+
+def test_refit_figures_score_the_judged_drawings_with_the_models_before_and_after(store):
+    from chalicelib.keys import MODELS_CURRENT_KEY, model_key
+    from comnist.desk.figures import RefitFigures, compare
+    from sanitizer import starter_model
+
+    rng = random.Random(8)
+    letters = [add(store, "T", letter_png("T", rng), rng) for _ in range(3)]
+    junk = flag_some(store, 3, seed=9)
+    for ref in letters:
+        sanitizing.mark_drawing(store, ref.png_key, "ok")
+    for ref in junk[:2]:
+        sanitizing.mark_drawing(store, ref.png_key, "rejected")
+    assert compare(store)["after"] == {"version": None}, "no refit yet: nothing to compare"
+
+    stored = starter_model()
+    stored.version = "m20261101T000000"
+    store.put(model_key(stored.version), stored.to_json(), content_type="application/json")
+    store.put_json(MODELS_CURRENT_KEY, {"version": stored.version})
+    result = compare(store)
+    assert result["judged"] == 5 and result["rejected"] == 2
+    assert result["before"]["version"] == "starter"
+    assert result["after"]["version"] == "m20261101T000000"
+    for side in ("before", "after"):
+        assert result[side]["caught"] == 2 and result[side]["recall"] == 1.0
+        assert result[side]["precision"] == 2 / result[side]["flagged"]
+    assert result["after"]["letters_by_f1"] == []
+
+    figures = RefitFigures(store)
+    assert figures.current()["state"] == "computing"
+    for _ in range(300):
+        answer = figures.current()
+        if answer["state"] == "ready":
+            break
+        time.sleep(0.1)
+    assert answer["state"] == "ready" and answer["judged"] == 5

@@ -8,6 +8,8 @@ Drawings bucket::
     counted/<alphabet>/<U+XXXX>/<id>.json   marker: this drawing is in its letter's counter
     stats/letters/<alphabet>/<U+XXXX>.json  drawings of one letter, kept by the event handler
     verdicts/<alphabet>/<U+XXXX>/<id>.json  the maintainer's verdict on one drawing
+    flagged/<alphabet>/<U+XXXX>/<rank[:6]>/<rank>_<id>_<reasons>.json
+                                            review queue marker (:mod:`chalicelib.flagged`)
     models/current.json                     pointer to the sanitizer model in force
     models/<version>.json                   sanitizer models, versioned JSON
     models/sampling/start.json              where each letter's refit sample begins (private)

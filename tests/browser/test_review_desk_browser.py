@@ -111,6 +111,8 @@ def test_a_maintainer_judges_fifty_drawings_by_keyboard_and_can_undo(desk, deskt
         ref = DrawingRef("latin", "T", drawing)
         assert store.get_tags(ref.png_key)["verdict"] == expected[drawing]
     assert len(list(flagged.iter_markers(store))) == FLAGGED - 50
+    refit = page.get_by_test_id("refit")
+    wait_for(lambda: "50 verdicts" in refit.inner_text(), 30, "the refit panel", page=page)
     screenshot(page, "review-desk")
 
     last = queue_order[49]
@@ -120,6 +122,11 @@ def test_a_maintainer_judges_fifty_drawings_by_keyboard_and_can_undo(desk, deskt
     assert len(list(flagged.iter_markers(store))) == FLAGGED - 49
     page.keyboard.press("r")
     wait_for(lambda: verdicts(store).get(last) == "rejected", 20, "the new verdict", page=page)
+
+    page.get_by_role("link", name="The collection at a glance").click()
+    page.locator("svg.chart").first.wait_for()
+    assert "52" in page.get_by_test_id("figures").inner_text()
+    screenshot(page, "review-desk-glance")
     assert problems == [], "no script error and no policy violation"
 
 
