@@ -129,9 +129,10 @@ def desk_figures(sizes: list[int], on_s3: bool) -> None:
             print(f"{size:>8,} {'-':>11} {requests:>12} {'-':>17}")
         else:
             print(f"{size:>8,} {desk:>11.4f} {'-':>12} {baseline:>17.3f}")
-    last = requests if on_s3 else desk
-    what = "S3 requests" if on_s3 else "desk CPU"
-    print(f"{what}, {sizes[-1]:,} flagged against a full page's worth: {last / first:.2f}")
+    if first:
+        last = requests if on_s3 else desk
+        what = "S3 requests" if on_s3 else "desk CPU"
+        print(f"{what}, {sizes[-1]:,} flagged against a full page's worth: {last / first:.2f}")
 
 
 def add_collection(root: Path, count: int, seed: int = 2) -> LocalStorage:
