@@ -17,7 +17,6 @@ import json
 import logging
 import re
 import secrets
-import threading
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from http.cookies import SimpleCookie
@@ -96,7 +95,6 @@ class Desk:
         self.glance = glance
         self.figures = RefitFigures(store)
         self.templates = templates()
-        self._lock = threading.Lock()
 
     # ----- the guards -------------------------------------------------------------------------
     def allowed_hosts(self) -> set[str]:
