@@ -295,6 +295,8 @@ def test_the_report_counts_from_listings_records_and_verdicts(store, tmp_path):
         add(store, "T", blank_png(), rng, record("2026-11-03", "RU", "adult")),
     ]
     sanitizing.mark_drawing(store, refs[3].png_key, "rejected")
+    erased = flag_some(store, 1, seed=12)[0]  # erased on request: its marker stays behind
+    store.delete(erased.png_key)
     out = tmp_path / "report"
     cache = tmp_path / "facts.json"
     numbers = write_report(store, out, 10, cache)

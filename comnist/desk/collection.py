@@ -164,27 +164,30 @@ def gather(
         pair: int(counter.get("count", 0))
         for pair, counter in letter_counts(store, letters).items()
     }
+    # Markers and verdicts of drawings no longer stored (erased on request) are not counted.
+    stored = {ref.id for ref in refs}
     for marker in flagged.iter_markers(store):
-        pair = (marker.ref.alphabet, marker.ref.letter)
-        result.suspicious.setdefault(pair, Counter())[main_reason(marker.reasons)] += 1
-    for pair, verdict in _verdicts(store):
-        result.judged.setdefault(pair, Counter())[verdict] += 1
+        if marker.ref.id in stored:
+            pair = (marker.ref.alphabet, marker.ref.letter)
+            result.suspicious.setdefault(pair, Counter())[main_reason(marker.reasons)] += 1
+    for ref, verdict in _verdicts(store):
+        if ref.id in stored:
+            result.judged.setdefault((ref.alphabet, ref.letter), Counter())[verdict] += 1
     return result
 
 
-def _verdicts(store: Storage) -> list[tuple[Letter, str]]:
+def _verdicts(store: Storage) -> list[tuple[DrawingRef, str]]:
     refs = []
     for key in store.list_keys(VERDICTS_PREFIX):
         with suppress(ValueError):
             refs.append((key, _parse_verdict_key(key)))
 
-    def read(item: tuple[str, DrawingRef]) -> tuple[Letter, str] | None:
+    def read(item: tuple[str, DrawingRef]) -> tuple[DrawingRef, str] | None:
         try:
             verdict = store.get_json(item[0]).get("verdict")
         except (NotFound, ValueError, AttributeError):
             return None
-        ref = item[1]
-        return ((ref.alphabet, ref.letter), verdict) if verdict in ("ok", "rejected") else None
+        return (item[1], verdict) if verdict in ("ok", "rejected") else None
 
     with ThreadPoolExecutor(READERS) as pool:
         return [row for row in pool.map(read, refs) if row is not None]
