@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from chalicelib import flagged
 from chalicelib.intake import utc_now
 from chalicelib.keys import (
     RECORDS_PREFIX,
@@ -165,6 +166,7 @@ def forget_drawing(store: Storage, ref: DrawingRef, erased: Erased, now: str) ->
     erased.uncounted += uncount_drawing(store, ref, now)
     erased.add("claims", store.erase(request_key(ref.id)))
     erased.add("verdicts", store.erase(ref.verdict_key))
+    erased.object_versions += flagged.erase_markers(store, ref)
     erased.add("records", store.erase(ref.record_key))
 
 

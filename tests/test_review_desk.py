@@ -368,3 +368,13 @@ def test_refit_figures_score_the_judged_drawings_with_the_models_before_and_afte
             break
         time.sleep(0.1)
     assert answer["state"] == "ready" and answer["judged"] == 5
+
+
+def test_forgetting_a_drawing_erases_its_place_in_the_review_queue(store):
+    from comnist.forget import Erased, forget_drawing
+
+    kept, gone = flag_some(store, 2)
+    erased = Erased()
+    forget_drawing(store, gone, erased, "2026-11-01T00:00:00.000Z")
+    assert [m.ref for m in flagged.iter_markers(store)] == [kept]
+    assert erased.drawings == 1 and erased.object_versions >= 2

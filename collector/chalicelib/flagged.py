@@ -146,6 +146,17 @@ def iter_markers(store: Storage, prefix: str = FLAGGED_PREFIX, after: str = "") 
             yield parse_marker_key(key)
 
 
+def erase_markers(store: Storage, ref: DrawingRef) -> int:
+    """Erase the drawing's markers (see :meth:`Storage.erase`) for an erasure request.
+
+    Found by listing its letter's queue, as a marker's key depends on tags that may be gone.
+    Returns how many object versions went.
+    """
+    token = f"_{ref.id}_"
+    prefix = letter_prefix(ref.alphabet, ref.code_point)
+    return sum(store.erase(key) for key in list(store.list_keys(prefix)) if token in key)
+
+
 def rebuild(store: Storage) -> dict[str, int]:
     """Recreate the queue from every drawing's tags; remove markers no drawing supports.
 
