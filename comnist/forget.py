@@ -4,8 +4,8 @@ A person is found by session, e-mail, name or the deletion code the site shows t
 12 hex digits of SHA-256 of ``comnist-deletion-code:<session>``, computed in their browser from
 the session it keeps). With ``--drawings``, every drawing whose record carries one of their
 sessions goes too, with all that belongs to it: the PNG and its tags, the record, the
-idempotency claim, the count marker, the maintainer's verdict, the per-session cap's slots and
-its place in its letter's counter (:func:`chalicelib.stats.uncount_drawing`, exact and safe
+idempotency claim, the count marker, the maintainer's verdict, its review-queue marker, the
+per-session cap's slots and its place in its letter's counter (:func:`chalicelib.stats.uncount_drawing`, exact and safe
 against the event handlers).
 
 Objects are erased with :meth:`Storage.erase`: on a versioned bucket every earlier version and
