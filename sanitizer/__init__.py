@@ -21,9 +21,10 @@ from .features import (
     stroke_features,
 )
 from .image import InvalidDrawing, decode_ink
-from .model import ModelSet, Sample, fit_models
+from .model import ModelSet, Sample
+from .model import fit_models as fit_models_with
 from .nonletters import NOT_A_LETTER
-from .starter import starter_model
+from .starter import shipped_starter, starter_model
 
 __all__ = [
     "FEATURE_NAMES",
@@ -51,6 +52,12 @@ MIN_SPAN = 0.15
 MAX_INK = 0.30
 MAX_THICKNESS = 2 * STROKE_WIDTH
 MAX_HOLES = 4
+
+
+def fit_models(samples: list[Sample], **options: Any) -> ModelSet:
+    """:func:`sanitizer.model.fit_models` with the shipped starter (``starter=`` to give another)."""
+    options.setdefault("starter", shipped_starter())
+    return fit_models_with(samples, **options)
 
 
 def mark_reasons(features: dict[str, float]) -> list[str]:

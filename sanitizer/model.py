@@ -6,7 +6,7 @@ import base64
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +23,6 @@ from .gaussian import (
     threshold_by_quantile,
 )
 from .nonletters import NOT_A_LETTER, choose_nonletters, hand_drawn_nonletters, nonletter_pictures
-from .starter import starter_alphabets, starter_fill, starter_model
 
 # Version 4: the letter classifiers have a not-a-letter class (the last label, NOT_A_LETTER).
 FORMAT = "comnist-sanitizer/4"
@@ -45,6 +44,20 @@ MAX_COPIES = 20
 # At most this many not-a-letter pictures per training drawing, so that a young collection's
 # classifier still learns mostly letters.
 NONLETTERS_PER_DRAWING = 1.0
+
+
+@dataclass(frozen=True)
+class Starter:
+    """What a refit takes from a starter letter check (:mod:`sanitizer.starter` ships one).
+
+    ``model`` holds classifiers for alphabets with none of their own; ``fill(alphabet, counts)``
+    gives the pictures (and their letters) that teach the drawn letters of a covered alphabet
+    besides their drawings; ``alphabets`` are the alphabets it covers.
+    """
+
+    model: ModelSet | None
+    fill: Callable[[str, Mapping[str, int]], tuple[np.ndarray, list[str]]]
+    alphabets: frozenset[str]
 
 
 def id_hash(drawing_id: str) -> int:
@@ -273,6 +286,7 @@ def fit_models(
     version: str | None = None,
     classifier_epochs: int | None = None,
     classifier_rows: int = TARGET_ROWS,
+    starter: Starter | None = None,
 ) -> ModelSet:
     """Fit a :class:`ModelSet` from samples; letters with fewer than ``min_drawings`` stay unfitted.
 
@@ -287,9 +301,9 @@ def fit_models(
     they were trained on are kept in :attr:`ModelSet.members`, so that rescoring judges a
     drawing by the classifier that never saw it.
 
-    Alphabets the starter covers (:mod:`sanitizer.starter`) also learn from every drawn letter
+    Alphabets the ``starter`` covers (:mod:`sanitizer.starter`) also learn from every drawn letter
     with fewer than 20 drawings, and from font pictures of each drawn letter, fewer as its
-    drawings accumulate (:func:`sanitizer.starter.starter_fill`). An alphabet that gets no
+    drawings accumulate (``starter.fill``). An alphabet that gets no
     classifier of its own keeps the starter's, with the starter's threshold.
     """
     created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -308,7 +322,7 @@ def fit_models(
     kwargs = {"epochs": classifier_epochs} if classifier_epochs else {}
     for alphabet in sorted({a for a, _ in models.letters}):
         judged = [s for (a, _), g in by_letter.items() if a == alphabet for s in g]
-        started = alphabet in starter_alphabets()
+        started = starter is not None and alphabet in starter.alphabets
         trainable = np.array(
             [
                 ((alphabet, s.letter) in models.letters or started) and s.verdict != "rejected"
@@ -320,7 +334,9 @@ def fit_models(
         counts: dict[str, int] = {}
         for s in group:
             counts[s.letter] = counts.get(s.letter, 0) + 1
-        fill, fill_letters = starter_fill(alphabet, counts)
+        fill, fill_letters = (
+            starter.fill(alphabet, counts) if started else (nonletters[:0], [])
+        )
         labels = sorted(set(counts) | set(fill_letters))
         if len(labels) < 2:
             continue
@@ -352,12 +368,12 @@ def fit_models(
         models.classifiers[alphabet] = folds
         trained += group
         models.letter_thresholds[alphabet] = _letter_threshold(folds, judged)
-    starter = starter_model()
-    for alphabet, starter_folds in (starter.classifiers if starter else {}).items():
+    shipped = starter.model if starter is not None else None
+    for alphabet, starter_folds in (shipped.classifiers if shipped else {}).items():
         # No classifiers of this alphabet's own yet: the shipped starter's judge it.
         if alphabet not in models.classifiers:
             models.classifiers[alphabet] = starter_folds
-            models.letter_thresholds[alphabet] = starter.letter_thresholds.get(
+            models.letter_thresholds[alphabet] = shipped.letter_thresholds.get(
                 alphabet, LETTER_SURPRISE
             )
     models.members = np.unique(np.array([id_hash(s.id) for s in trained], dtype=np.uint32))

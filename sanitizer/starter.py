@@ -25,7 +25,6 @@ import math
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import ImageFont
@@ -33,10 +32,8 @@ from PIL import ImageFont
 from .augment import affine_matrix
 from .features import PICTURE_SIDE
 from .glyphs import GLYPH_CANVAS, GLYPH_SIZE, glyph_strokes, transformed
-from .nonletters import Rasterize, empty_pictures, pen_picture
-
-if TYPE_CHECKING:
-    from .model import ModelSet
+from .model import ModelSet, Starter, train_classifier
+from .nonletters import NOT_A_LETTER, Rasterize, empty_pictures, nonletter_pictures, pen_picture
 
 MODEL_FILE = Path(__file__).with_name("starter.json")
 PICTURES_FILE = Path(__file__).with_name("starter_letters.npz")
@@ -72,8 +69,6 @@ def starter_model(path: Path = MODEL_FILE) -> ModelSet | None:
     no shape model is fitted on them). Loaded once per process; ``None`` if the file is absent
     or of another format.
     """
-    from .model import ModelSet
-
     if not path.exists():
         return None
     try:
@@ -102,6 +97,11 @@ def _pictures(path: Path = PICTURES_FILE) -> dict[str, tuple[np.ndarray, tuple[s
 def starter_alphabets() -> frozenset[str]:
     """The alphabets the shipped font pictures cover."""
     return frozenset(_pictures())
+
+
+def shipped_starter() -> Starter:
+    """The shipped starter as a refit takes it (:func:`sanitizer.model.fit_models`)."""
+    return Starter(starter_model(), starter_fill, starter_alphabets())
 
 
 def starter_fill(alphabet: str, drawings: Mapping[str, int]) -> tuple[np.ndarray, list[str]]:
@@ -193,9 +193,6 @@ def build(
     Writes ``starter_letters.npz`` and ``starter.json`` into ``out_dir``; returns the model.
     Reproducible: fixed seeds, and the model's ``created`` time is fixed.
     """
-    from .model import NOT_A_LETTER, ModelSet, train_classifier
-    from .nonletters import nonletter_pictures
-
     pictures, alphabet_of, letter_of = font_letter_pictures(
         fonts, alphabets, rasterize, variants=variants
     )
