@@ -334,9 +334,7 @@ def fit_models(
         counts: dict[str, int] = {}
         for s in group:
             counts[s.letter] = counts.get(s.letter, 0) + 1
-        fill, fill_letters = (
-            starter.fill(alphabet, counts) if started else (nonletters[:0], [])
-        )
+        fill, fill_letters = starter.fill(alphabet, counts) if started else (nonletters[:0], [])
         labels = sorted(set(counts) | set(fill_letters))
         if len(labels) < 2:
             continue

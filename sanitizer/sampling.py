@@ -23,8 +23,15 @@ Drawing ids are random UUIDs (the site's ``crypto.randomUUID()``, the importer's
 from __future__ import annotations
 
 import heapq
+import math
 import uuid
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .features import picture_descriptors
+from .model import Sample
 
 # Drawings per letter a refit learns from. The letter classifier's training set is capped at
 # about 100,000 rows of which distorted copies fill most (sanitizer.model.TARGET_ROWS), and
@@ -63,3 +70,170 @@ def bounded_sample(
         elif entry > heap[0]:
             heapq.heapreplace(heap, entry)
     return {drawing_id for heap in heaps.values() for _, drawing_id in heap}
+
+
+# What one session may teach a refit. A participant of the site draws each letter a few times
+# in a session; a flood of one session draws it hundreds of times. No session keeps more than
+# SESSION_CAP drawings of a letter in its sample, or SESSION_SHARE of the letter's sample when
+# that is larger.
+SESSION_CAP = 5
+SESSION_SHARE = 0.02
+# A session whose sampled drawings (at least FLAGGED_SESSION_MIN of them) the sanitizer flagged
+# more often than not leaves the sample whole: its drawings the checks let through are the
+# same hand's.
+FLAGGED_SESSION_SHARE = 0.5
+FLAGGED_SESSION_MIN = 5
+# Near-identical drawings claimed as many letters: a mark or a doodle sent under every letter.
+# Drawings are near-identical when their direction histograms (sanitizer.features), projected
+# on NEAR_DIMENSIONS fixed random directions, lie within NEAR_DISTANCE of each other. A drawing
+# whose near-identical drawings are claimed as MANY_LETTERS letters or more (its own included)
+# leaves the sample, unless its own letter is claimed there by at least MIN_SUPPORT sessions
+# and by DOMINANCE times as many sessions as any other letter: a genuine O among circles sent
+# as every letter is drawn as an O by many participants, each other letter by the flood alone.
+NEAR_DIMENSIONS = 48
+NEAR_DISTANCE = 2.0
+MANY_LETTERS = 4
+MIN_SUPPORT = 3
+DOMINANCE = 2.0
+FLAGGED_STATUSES = frozenset({"suspicious", "invalid"})
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a sampled drawing came from: its session (``None`` if unknown, as for the 2017
+    drawings) and whether the sanitizer's tags flag it."""
+
+    session: str | None
+    flagged: bool = False
+
+
+@dataclass
+class Screening:
+    """The samples a refit may learn from, and how many left the sample for each reason."""
+
+    kept: list[Sample]
+    left: dict[str, int] = field(default_factory=dict)
+
+
+def screen(
+    samples: Sequence[Sample],
+    origins: Mapping[str, Origin],
+    descriptors: np.ndarray | None = None,
+) -> Screening:
+    """The samples no single session can poison, from a refit's sample and the drawings' origins.
+
+    Drawings the maintainer judged always stay (their verdicts decide). Of the others, in turn:
+    the drawings of mostly flagged sessions leave (``flagged-session``); near-identical
+    drawings claimed as many letters leave (``claimed-as-many``, :func:`claimed_as_many`); and
+    each session keeps at most its share of each letter (``session-share``), its drawings of
+    lowest id first. ``descriptors`` are the samples' :func:`sanitizer.features.picture_descriptors`
+    when the caller has them. A drawing of unknown session is its own session.
+    """
+    samples = list(samples)
+    session = [_session_of(s, origins) for s in samples]
+    judged = np.array([s.verdict in ("ok", "rejected") for s in samples], dtype=bool)
+    left: dict[str, int] = {}
+
+    flagged_sessions = mostly_flagged_sessions(
+        (session[i], origins.get(s.id, Origin(None)).flagged) for i, s in enumerate(samples)
+    )
+    keep = judged | ~np.array([sess in flagged_sessions for sess in session], dtype=bool)
+    left["flagged-session"] = int((~keep).sum())
+
+    many = claimed_as_many(samples, session, descriptors) & ~judged & keep
+    keep &= ~many
+    left["claimed-as-many"] = int(many.sum())
+
+    by_letter: dict[tuple[str, str], list[int]] = {}
+    for i in np.flatnonzero(keep & ~judged):
+        by_letter.setdefault((samples[i].alphabet, samples[i].letter), []).append(int(i))
+    capped = 0
+    for members in by_letter.values():
+        cap = max(SESSION_CAP, math.floor(SESSION_SHARE * len(members)))
+        taken: dict[str, int] = {}
+        for i in sorted(members, key=lambda i: samples[i].id):
+            taken[session[i]] = taken.get(session[i], 0) + 1
+            if taken[session[i]] > cap:
+                keep[i] = False
+                capped += 1
+    left["session-share"] = capped
+    return Screening([s for s, k in zip(samples, keep, strict=True) if k], left)
+
+
+def _session_of(sample: Sample, origins: Mapping[str, Origin]) -> str:
+    origin = origins.get(sample.id)
+    return f"session:{origin.session}" if origin and origin.session else f"drawing:{sample.id}"
+
+
+def mostly_flagged_sessions(drawings: Iterable[tuple[str, bool]]) -> set[str]:
+    """Sessions with at least :data:`FLAGGED_SESSION_MIN` drawings, more than
+    :data:`FLAGGED_SESSION_SHARE` of them flagged, from ``(session, flagged)`` pairs."""
+    counts: dict[str, list[int]] = {}
+    for session, flagged in drawings:
+        tally = counts.setdefault(session, [0, 0])
+        tally[0] += 1
+        tally[1] += bool(flagged)
+    return {
+        session
+        for session, (total, flagged) in counts.items()
+        if total >= FLAGGED_SESSION_MIN and flagged > FLAGGED_SESSION_SHARE * total
+    }
+
+
+def near_identity_keys(descriptors: np.ndarray) -> np.ndarray:
+    """Descriptors projected on :data:`NEAR_DIMENSIONS` fixed random directions (float32).
+
+    A Gaussian projection keeps distances within a few per cent (Johnson and Lindenstrauss)
+    while the pairwise search costs an eighth of the full descriptors'.
+    """
+    rng = np.random.default_rng(1984)
+    projection = rng.normal(
+        0, 1 / math.sqrt(NEAR_DIMENSIONS), (descriptors.shape[1], NEAR_DIMENSIONS)
+    )
+    return (np.asarray(descriptors, dtype=np.float64) @ projection).astype(np.float32)
+
+
+def claimed_as_many(
+    samples: Sequence[Sample],
+    sessions: Sequence[str],
+    descriptors: np.ndarray | None = None,
+    chunk: int = 1024,
+) -> np.ndarray:
+    """Which samples are near-identical to drawings claimed as many letters (see
+    :data:`MANY_LETTERS`), and not their own letter's by a clear majority of sessions.
+
+    Compared within each alphabet, ``chunk`` rows of pairwise distances at a time.
+    """
+    out = np.zeros(len(samples), dtype=bool)
+    if not len(samples):
+        return out
+    if descriptors is None:
+        descriptors = picture_descriptors(np.stack([s.picture for s in samples]))
+    keys = near_identity_keys(descriptors)
+    session_code = {name: i for i, name in enumerate(sorted(set(sessions)))}
+    session_of = np.array([session_code[name] for name in sessions], dtype=np.int64)
+    for alphabet in sorted({s.alphabet for s in samples}):
+        members = np.flatnonzero([s.alphabet == alphabet for s in samples])
+        letters = sorted({samples[i].letter for i in members})
+        if len(letters) < MANY_LETTERS:
+            continue
+        letter_of = np.array([letters.index(samples[i].letter) for i in members], dtype=np.int64)
+        onehot = np.eye(len(letters), dtype=np.float32)[letter_of]
+        points = keys[members]
+        squares = (points.astype(np.float64) ** 2).sum(axis=1)
+        for start in range(0, len(members), chunk):
+            rows = slice(start, start + chunk)
+            distance2 = squares[rows, None] + squares[None, :] - 2.0 * (points[rows] @ points.T)
+            near = distance2 < NEAR_DISTANCE**2
+            letters_near = ((near.astype(np.float32) @ onehot) > 0).sum(axis=1)
+            for r in np.flatnonzero(letters_near >= MANY_LETTERS):
+                row = start + int(r)
+                neighbours = np.flatnonzero(near[r])
+                pairs = np.unique(
+                    letter_of[neighbours] * len(session_code) + session_of[neighbours]
+                )
+                support = np.bincount(pairs // len(session_code), minlength=len(letters))
+                own = support[letter_of[row]]
+                others = np.delete(support, letter_of[row]).max()
+                out[members[row]] = own < max(MIN_SUPPORT, DOMINANCE * others)
+    return out

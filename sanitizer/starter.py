@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -30,8 +31,9 @@ import numpy as np
 from PIL import ImageFont
 
 from .augment import affine_matrix
-from .features import PICTURE_SIDE
+from .features import PICTURE_SIDE, letter_picture
 from .glyphs import GLYPH_CANVAS, GLYPH_SIZE, glyph_strokes, transformed
+from .image import InvalidDrawing, decode_ink
 from .model import ModelSet, Starter, train_classifier
 from .nonletters import NOT_A_LETTER, Rasterize, empty_pictures, nonletter_pictures, pen_picture
 
@@ -179,38 +181,103 @@ def font_letter_pictures(
     )
 
 
-def build(
-    fonts: Sequence[Path],
-    alphabets: Mapping[str, Sequence[str]],
-    rasterize: Rasterize,
-    out_dir: Path = MODEL_FILE.parent,
-    *,
-    variants: int = VARIANTS,
-    epochs: int | None = None,
-) -> ModelSet:
-    """Render the font letters, train one classifier per alphabet and write both files.
+@dataclass(frozen=True)
+class LetterPictures:
+    """Letter pictures (:func:`sanitizer.features.letter_picture`) with their alphabets and letters;
+    ``names`` say where each came from (a drawing's file name, or empty)."""
 
-    Writes ``starter_letters.npz`` and ``starter.json`` into ``out_dir``; returns the model.
-    Reproducible: fixed seeds, and the model's ``created`` time is fixed.
+    pictures: np.ndarray
+    alphabets: tuple[str, ...]
+    letters: tuple[str, ...]
+    names: tuple[str, ...] = ()
+
+    def only(self, keep: np.ndarray) -> LetterPictures:
+        """The pictures where ``keep`` is true."""
+        chosen = np.flatnonzero(keep)
+        return LetterPictures(
+            self.pictures[chosen],
+            tuple(self.alphabets[i] for i in chosen),
+            tuple(self.letters[i] for i in chosen),
+            tuple(self.names[i] for i in chosen) if self.names else (),
+        )
+
+    def __len__(self) -> int:
+        return len(self.pictures)
+
+
+def shipped_font_letters() -> LetterPictures:
+    """The committed font letters (``starter_letters.npz``) of every alphabet."""
+    parts = [(alphabet, *both) for alphabet, both in sorted(_pictures().items())]
+    if not parts:
+        return LetterPictures(empty_pictures(), (), ())
+    return LetterPictures(
+        np.concatenate([pictures for _, pictures, _ in parts]),
+        tuple(alphabet for alphabet, _, letters in parts for _ in letters),
+        tuple(letter for _, _, letters in parts for letter in letters),
+    )
+
+
+def drawn_letters(root: Path, alphabets: Mapping[str, Sequence[str]]) -> LetterPictures:
+    """The letter pictures of hand-drawn PNGs in ``root/<alphabet>/<letter>/*.png``.
+
+    The 2017 CoMNIST drawings have this layout. Only configured alphabets and letters are read
+    (folder names compared in upper case), in sorted order; blank or broken files are skipped.
+    Names are the files' stems (the 2017 ``uniqid()``, which dates them: writer folds).
     """
-    pictures, alphabet_of, letter_of = font_letter_pictures(
-        fonts, alphabets, rasterize, variants=variants
-    )
-    np.savez_compressed(
-        out_dir / PICTURES_FILE.name,
-        pictures=pictures,
-        alphabets=np.array(alphabet_of),
-        letters=np.array(letter_of),
-    )
+    pictures, alphabet_of, letter_of, names = [], [], [], []
+    for alphabet, letters in sorted(alphabets.items()):
+        folder = root / alphabet
+        if not folder.is_dir():
+            continue
+        wanted = set(letters)
+        for letter_folder in sorted(p for p in folder.iterdir() if p.is_dir()):
+            letter = letter_folder.name.upper()
+            if letter not in wanted:
+                continue
+            for path in sorted(letter_folder.glob("*.png")):
+                try:
+                    ink = decode_ink(path.read_bytes())
+                except InvalidDrawing:
+                    continue
+                picture = letter_picture(ink)
+                if picture is not None:
+                    pictures.append(picture)
+                    alphabet_of.append(alphabet)
+                    letter_of.append(letter)
+                    names.append(path.stem)
+    stacked = np.stack(pictures) if pictures else empty_pictures()
+    return LetterPictures(stacked, tuple(alphabet_of), tuple(letter_of), tuple(names))
+
+
+def train_starter(
+    alphabets: Mapping[str, Sequence[str]],
+    fonts: LetterPictures,
+    drawings: LetterPictures | None = None,
+    *,
+    epochs: int | None = None,
+    temperature: float | None = None,
+) -> ModelSet:
+    """One calibrated classifier per alphabet from font letters and hand-drawn letters.
+
+    Every label is a configured letter of the alphabet (a letter neither drawn nor in a font is
+    left out) and the not-a-letter class. Deterministic: fixed seeds and ``created`` time.
+    """
+    drawings = drawings or LetterPictures(empty_pictures(), (), ())
     model = ModelSet(STARTER_VERSION, "2017-01-01T00:00:00Z")
     has_nonletters = len(nonletter_pictures()) > 0
     for alphabet in sorted(alphabets):
-        keep = np.array([a == alphabet for a in alphabet_of], dtype=bool)
-        letters = np.array(letter_of)[keep]
-        labels = sorted(set(letters.tolist())) + ([NOT_A_LETTER] if has_nonletters else [])
+        parts = [
+            part.only(np.array([a == alphabet for a in part.alphabets], dtype=bool))
+            for part in (fonts, drawings)
+        ]
+        pictures = np.concatenate([part.pictures for part in parts])
+        letters = [letter for part in parts for letter in part.letters]
+        configured = set(alphabets[alphabet])
+        labels = sorted(set(letters) & configured) + ([NOT_A_LETTER] if has_nonletters else [])
         if len(labels) < 2:
             continue
-        y = np.array([labels.index(letter) for letter in letters])
+        keep = np.array([letter in configured for letter in letters], dtype=bool)
+        y = np.array([labels.index(letter) for letter, k in zip(letters, keep, strict=True) if k])
         model.classifiers[alphabet] = [
             # The font letters got their wobbling hand when drawn (font_letter_pictures); the
             # starter was measured without elastic warps on top, and with not-a-letter pictures
@@ -226,19 +293,51 @@ def build(
                 doodles_first=False,
             )
         ]
-    calibrate(model)
+    calibrate(model, temperature or STARTER_TEMPERATURE)
+    return model
+
+
+def build(
+    fonts: Sequence[Path],
+    alphabets: Mapping[str, Sequence[str]],
+    rasterize: Rasterize,
+    out_dir: Path = MODEL_FILE.parent,
+    *,
+    drawings: Path | None = None,
+    variants: int = VARIANTS,
+    epochs: int | None = None,
+) -> ModelSet:
+    """Render the font letters, train one classifier per alphabet and write both files.
+
+    ``drawings`` is a folder of hand-drawn letters (:func:`drawn_letters`) the classifiers also
+    learn from. Writes ``starter_letters.npz`` (the font letters only) and ``starter.json`` into
+    ``out_dir``; returns the model. Reproducible: fixed seeds, and the model's ``created`` time
+    is fixed.
+    """
+    pictures, alphabet_of, letter_of = font_letter_pictures(
+        fonts, alphabets, rasterize, variants=variants
+    )
+    np.savez_compressed(
+        out_dir / PICTURES_FILE.name,
+        pictures=pictures,
+        alphabets=np.array(alphabet_of),
+        letters=np.array(letter_of),
+    )
+    font_letters = LetterPictures(pictures, tuple(alphabet_of), tuple(letter_of))
+    drawn = drawn_letters(drawings, alphabets) if drawings is not None else None
+    model = train_starter(alphabets, font_letters, drawn, epochs=epochs)
     (out_dir / MODEL_FILE.name).write_bytes(model.to_json())
     return model
 
 
-def calibrate(model: ModelSet) -> None:
-    """Divide each starter classifier's logits by :data:`STARTER_TEMPERATURE` (its last layer's
-    weights and bias) and set each alphabet's threshold to odds of 1 in :data:`STARTER_ODDS`.
+def calibrate(model: ModelSet, temperature: float = STARTER_TEMPERATURE) -> None:
+    """Divide each starter classifier's logits by ``temperature`` (its last layer's weights and
+    bias) and set each alphabet's threshold to odds of 1 in :data:`STARTER_ODDS`.
 
     The inference path stays the same: picture, descriptor, network, softmax.
     """
     for alphabet, classifiers in model.classifiers.items():
         for classifier in classifiers:
-            classifier.w2 = classifier.w2 / STARTER_TEMPERATURE
-            classifier.b2 = classifier.b2 / STARTER_TEMPERATURE
+            classifier.w2 = classifier.w2 / temperature
+            classifier.b2 = classifier.b2 / temperature
         model.letter_thresholds[alphabet] = math.log(STARTER_ODDS)
