@@ -49,6 +49,9 @@ MAX_WOBBLE = 0.04
 # Fonts are cleaner than hands: a classifier trained long on them is sure of itself on letters
 # unlike any font. Fewer epochs than a collection's classifiers.
 EPOCHS = 12
+# Rows of the starter's training set, distorted copies included: the fonts' and drawings'
+# letters and as many not-a-letter pictures, each about three times over.
+STARTER_ROWS = 40_000
 # Fonts are not hands: the classifier trained on them is surer of itself than it is right. Its
 # logits are divided by this temperature, the one that minimised the negative log-likelihood of
 # the real 2017 Cyrillic drawings (1.88 nats against 3.82 undivided), and it flags a drawing
@@ -289,6 +292,7 @@ def train_starter(
                 labels,
                 seed=STARTER_SEED,
                 epochs=epochs or EPOCHS,
+                target_rows=STARTER_ROWS,
                 elastic=0.0,
                 doodles_first=False,
             )

@@ -141,6 +141,18 @@ def _sample(store: Storage, ref: DrawingRef, judged: bool) -> Any:
         return None
 
 
+def _origin(store: Storage, ref: DrawingRef) -> Any:
+    """The drawing's :class:`sanitizer.sampling.Origin`: its record's session, its tags' status."""
+    from sanitizer.sampling import FLAGGED_STATUSES, Origin
+
+    session = (_record(store, ref) or {}).get("session")
+    try:
+        status = store.get_tags(ref.png_key).get("status")
+    except NotFound:
+        status = None
+    return Origin(session if isinstance(session, str) else None, status in FLAGGED_STATUSES)
+
+
 def sample_start(store: Storage) -> str:
     """The collection's sample start (:mod:`sanitizer.sampling`): made at random once, then kept.
 
@@ -195,11 +207,12 @@ def refit(
     The sample holds at most ``per_letter`` drawings of each configured letter (default
     :data:`sanitizer.sampling.PER_LETTER`), the first after the collection's sample start in
     id order (:func:`letter_sample`), plus every drawing the maintainer has judged (listed from
-    their verdict objects). Nothing else is listed or read. ``progress`` is called once per
-    letter. Returns the model.
+    their verdict objects). Nothing else is listed or read. The sample is then screened so that
+    no single session can poison it (:func:`sanitizer.sampling.screen`, from each drawing's
+    session and tags). ``progress`` is called once per letter. Returns the model.
     """
     from sanitizer import fit_models
-    from sanitizer.sampling import PER_LETTER
+    from sanitizer.sampling import PER_LETTER, screen
 
     judged = set()
     for key in store.list_keys(VERDICTS_PREFIX):
@@ -214,12 +227,16 @@ def refit(
             if progress:
                 progress(1)
     wanted = sorted(judged | chosen, key=lambda ref: ref.png_key)
-    samples = []
+    samples, origins = [], {}
     with ThreadPoolExecutor(workers) as pool:
-        for sample in pool.map(lambda ref: _sample(store, ref, ref in judged), wanted):
+        read = pool.map(
+            lambda ref: (_sample(store, ref, ref in judged), _origin(store, ref)), wanted
+        )
+        for sample, origin in read:
             if sample is not None:
                 samples.append(sample)
-    model = fit_models(samples, **fit_options)
+                origins[sample.id] = origin
+    model = fit_models(screen(samples, origins).kept, **fit_options)
     store.put(model_key(model.version), model.to_json(), content_type="application/json")
     store.put_json(MODELS_CURRENT_KEY, {"version": model.version, "key": model_key(model.version)})
     return model
