@@ -83,11 +83,13 @@ nonletters: setup
 
 # The starter letter classifiers and their font letters, committed as sanitizer/starter.json and
 # sanitizer/starter_letters.npz: every regular-weight DejaVu and Liberation face (Debian's
-# fonts-dejavu-core, fonts-dejavu-extra and fonts-liberation), sorted so the build is reproducible.
+# fonts-dejavu-core, fonts-dejavu-extra and fonts-liberation), sorted so the build is reproducible,
+# and the 2017 CoMNIST drawings (CC BY-SA 4.0, Gregory Vial and the CoMNIST contributors).
 STARTER_FONTS ?= $(sort $(filter-out %Bold.ttf %BoldOblique.ttf %BoldItalic.ttf %MathTeXGyre.ttf,\
 	$(wildcard /usr/share/fonts/truetype/dejavu/*.ttf /usr/share/fonts/truetype/liberation/*.ttf)))
+STARTER_DRAWINGS ?= ../shared/data/comnist-sample
 starter: setup fonts
-	$(BIN)/comnist starter $(STARTER_FONTS)
+	$(BIN)/comnist starter $(STARTER_FONTS) --drawings $(STARTER_DRAWINGS)
 
 # The reference CNN's figures on the 2017 sample (CC BY-SA 4.0, Gregory Vial and the CoMNIST
 # contributors), committed as comnist/release/reference_cnn.json: 3 seeds, about 4 CPU minutes

@@ -163,10 +163,17 @@ def run_starter(args: argparse.Namespace) -> int:
     from chalicelib.raster import render_alpha
     from sanitizer.starter import build
 
+    if args.drawings is not None and not args.drawings.is_dir():
+        print(f"comnist starter: no folder of drawings at {args.drawings}", file=sys.stderr)
+        return 2
     letters = {a.id: a.letters for a in alphabets().values()}
-    model = build(args.fonts, letters, render_alpha, args.out, epochs=args.epochs)
+    model = build(
+        args.fonts, letters, render_alpha, args.out, drawings=args.drawings, epochs=args.epochs
+    )
+    drawn = f" and {len(model.members)} drawings" if len(model.members) else ""
     print(
-        f"{args.out}: starter classifiers for {sorted(model.classifiers)} from {len(args.fonts)} fonts"
+        f"{args.out}: starter classifiers for {sorted(model.classifiers)} from "
+        f"{len(args.fonts)} fonts{drawn}"
     )
     return 0
 
@@ -266,9 +273,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_nonletters)
 
     parser = subparsers.add_parser(
-        "starter", help="train the starter letter classifiers from letters drawn in fonts"
+        "starter", help="train the starter letter classifiers from font letters and drawings"
     )
     parser.add_argument("fonts", nargs="+", type=Path, help="TrueType fonts to draw letters in")
+    parser.add_argument(
+        "--drawings",
+        type=Path,
+        default=None,
+        help="hand-drawn letters in ALPHABET/LETTER/*.png folders (the 2017 CoMNIST drawings)",
+    )
     parser.add_argument("--out", type=Path, default=Path("sanitizer"), help="package data folder")
     parser.add_argument("--epochs", type=int, default=None)
     parser.set_defaults(run=run_starter)

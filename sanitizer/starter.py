@@ -34,7 +34,7 @@ from .augment import affine_matrix
 from .features import PICTURE_SIDE, letter_picture
 from .glyphs import GLYPH_CANVAS, GLYPH_SIZE, glyph_strokes, transformed
 from .image import InvalidDrawing, decode_ink
-from .model import ModelSet, Starter, train_classifier
+from .model import ModelSet, Starter, id_hash, train_classifier
 from .nonletters import NOT_A_LETTER, Rasterize, empty_pictures, nonletter_pictures, pen_picture
 
 MODEL_FILE = Path(__file__).with_name("starter.json")
@@ -298,6 +298,8 @@ def train_starter(
             )
         ]
     calibrate(model, temperature or STARTER_TEMPERATURE)
+    # The drawings it learned from, by name: an evaluation on them knows to train without them.
+    model.members = np.unique(np.array([id_hash(name) for name in drawings.names], dtype=np.uint32))
     return model
 
 
