@@ -7,8 +7,6 @@ import math
 import random
 import uuid
 
-import numpy as np
-
 from chalicelib import sanitizing
 from chalicelib.keys import DrawingRef
 from chalicelib.raster import render_png

@@ -200,3 +200,35 @@ def test_budgets_first_load_and_the_guess_after_the_first_paint(live_guess, brow
     )
     assert first <= 30 * 1024
     assert sum(late.values()) <= 150 * 1024
+
+
+def test_a_fresh_site_names_every_cyrillic_letter_in_its_plain_and_handwritten_forms(live, desktop):
+    """The starter guess, through the page's own code, on forms of every letter that are in no
+    sample it learned from: Ж with arms touching the stem, a wide Ф, a wobbly О, and the rest."""
+    from letterstrokes import CYRILLIC, template_strokes
+
+    page = open_drawing_page(desktop, live.url + "/ru/")
+    page.wait_for_function(
+        "() => window.comnistRecognizer && window.comnistRecognizer.alphabet === 'cyrillic'"
+    )
+    rng = random.Random(28)
+    cases = []
+    for (letter, form), template in CYRILLIC.items():
+        for canvas in (300.0, 366.0, 480.0):
+            strokes = template_strokes(template, rng, canvas)
+            cases.append({"letter": letter, "form": form, "strokes": strokes, "size": canvas})
+    named = page.evaluate(
+        """(cases) => cases.map(c =>
+             window.comnistRecognizer.classify(c.strokes, c.size, c.size)[0].letter)""",
+        cases,
+    )
+    wrong: dict[str, list[str]] = {}
+    for case, guess in zip(cases, named, strict=True):
+        if guess != case["letter"]:
+            wrong.setdefault(f"{case['letter']} {case['form']}", []).append(guess)
+    right = len(cases) - sum(len(guesses) for guesses in wrong.values())
+    print(f"the starter's guess named {right}/{len(cases)} hand-drawn forms; wrong: {wrong}")
+    letters = {letter for letter, _ in CYRILLIC}
+    assert len(letters) == 33 and len(cases) == 3 * len(CYRILLIC)
+    assert all(len(guesses) <= 1 for guesses in wrong.values()), wrong
+    assert right >= 0.95 * len(cases), wrong
