@@ -1,22 +1,27 @@
 """The starter letter check: a letter classifier for alphabets with few or no drawings yet.
 
-A new alphabet (Latin on day one) has no drawings to learn its letters from, so the letter
-check would stay silent for weeks. The starter classifier is trained instead on every letter
-of every configured alphabet as a pen draws it in the shapes of free fonts
-(:mod:`sanitizer.glyphs`: DejaVu and Liberation, skeletons drawn again with the collector's
-15 px pen), each with writer-like distortions (rotation, slant, proportions, a wobbling hand),
-and on the not-a-letter pictures of :mod:`sanitizer.nonletters`. It is shipped as package data:
+A new deployment has no drawings to learn its letters from, so the letter check (and the site's
+live guess, :mod:`sanitizer.recognizer`) would stay silent for weeks. The starter classifier is
+trained instead on real hand-drawn letters where a licence allows it (the 2017 CoMNIST
+drawings, CC BY-SA 4.0: 4,470 Cyrillic, 179 Latin), on every letter of every configured
+alphabet as a pen draws it in the shapes of free fonts (:mod:`sanitizer.glyphs`: DejaVu and
+Liberation, skeletons drawn again with the collector's 15 px pen), each with writer-like
+distortions (rotation, slant, proportions, a wobbling hand), the fallback for letters and
+alphabets with few or no drawings, and on the not-a-letter pictures of
+:mod:`sanitizer.nonletters`. It is shipped as package data:
 
 - ``starter.json``: a :class:`sanitizer.model.ModelSet` holding only letter classifiers, one
   per alphabet; :func:`starter_model` loads it. It judges drawings while the store holds no
   model, alphabets with fewer than two letters of 20 drawings (no classifier of their own
-  yet), and letters nobody has drawn.
+  yet), and letters nobody has drawn. Its ``members`` are the hashes of the drawings it learned
+  from, so that an evaluation on them can train without them (``comnist evaluate``).
 - ``starter_letters.npz``: the font letters' pictures. A refit teaches each letter from its own
   drawings plus font pictures (:func:`starter_fill`), fewer as drawings accumulate, none once a
   letter has :data:`TAKEOVER_DRAWINGS`: the collection's drawings take over.
 
-Both are built offline, reproducibly, by ``comnist starter FONT...`` (``make starter``):
-Lambda has no fonts, and refits must not depend on the fonts of the machine that runs them.
+Both are built offline, reproducibly, by ``comnist starter FONT... --drawings FOLDER`` (``make
+starter``): Lambda has no fonts, and refits must not depend on the fonts of the machine that
+runs them, nor on the 2017 drawings.
 """
 
 from __future__ import annotations
