@@ -190,6 +190,7 @@ def refit_and_rescore(event: CloudWatchEvent) -> dict[str, Any]:
     recounted = stats.count_uncounted(
         store, intake.utc_now(), lambda: started - remaining_ms() > COUNT_BUDGET_MS
     )
+    stats.rebuild_summary(store)
     outcome = sanitizing.refit_outcome(store)
     sent = sanitizing.enqueue_rescore(
         store, queues.rescore_sender(store), should_stop=lambda: remaining_ms() < SAFETY_MARGIN_MS

@@ -21,6 +21,7 @@ from typing import Any
 
 from . import flagged
 from .alphabets import alphabets
+from .intake import utc_now
 from .keys import (
     DRAWINGS_PREFIX,
     MODELS_CURRENT_KEY,
@@ -33,6 +34,7 @@ from .keys import (
     parse_verdict_key,
     sample_cache_key,
 )
+from .stats import count_drawing
 from .storage import NotFound, PreconditionFailed, Storage
 
 VERDICTS = ("ok", "rejected")
@@ -536,11 +538,16 @@ def rescore_batch(store: Storage, message: dict[str, Any], *, workers: int = 4) 
     counts: dict[str, int] = {}
     lock = threading.Lock()
 
+    now = utc_now()
+
     def one(key: str) -> None:
         try:
-            if parse_drawing_key(key).alphabet != alphabet:
+            ref = parse_drawing_key(key)
+            if ref.alphabet != alphabet:
                 raise ValueError(key)
             status = tag_drawing(store, key, model)["status"]
+            # A drawing the new model flags, or no longer flags, leaves or joins the goal's count.
+            count_drawing(store, ref, now)
         except ValueError:
             status = "ignored"
         except NotFound:
@@ -604,8 +611,6 @@ def mark_drawing(store: Storage, key: str, verdict: str) -> dict[str, str]:
     The verdict object is the record; the ``verdict`` tag is a copy for tools that read tags.
     The drawing leaves the review queue (:mod:`chalicelib.flagged`).
     """
-    from .intake import utc_now
-
     if verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}")
     ref = parse_drawing_key(key)
@@ -616,6 +621,7 @@ def mark_drawing(store: Storage, key: str, verdict: str) -> dict[str, str]:
     tags = {**before, "verdict": verdict}
     store.put_tags(key, tags)
     flagged.sync_marker(store, ref, before, tags)
+    count_drawing(store, ref, utc_now())
     return tags
 
 
@@ -637,6 +643,7 @@ def unmark_drawing(store: Storage, key: str) -> dict[str, str]:
         store.put_tags(key, tags)
         if verdict_of(store, key) == latest:
             flagged.sync_marker(store, ref, before, tags)
+            count_drawing(store, ref, utc_now())
             return tags
 
 
