@@ -25,9 +25,10 @@ def store(tmp_path):
 
 
 def model_versions(store) -> set[str]:
-    return {
-        key for key in store.list_keys("models/") if key.endswith(".json") and "/m" in key
-    } - {MODELS_CURRENT_KEY, RESCORE_CURSOR_KEY}
+    return {key for key in store.list_keys("models/") if key.endswith(".json") and "/m" in key} - {
+        MODELS_CURRENT_KEY,
+        RESCORE_CURSOR_KEY,
+    }
 
 
 def test_an_unchanged_sample_keeps_its_version_and_nothing_is_rescored_twice(store):

@@ -333,9 +333,10 @@ def merge_into_summary(store: Storage, counter_key: str, counter: dict[str, Any]
         except (NotFound, ValueError):
             summary, etag = build_summary(store), None
         letters = summary.setdefault("letters", {})
-        if letters.get(name, {}).get("revision", -1) >= counter["revision"]:
+        if etag is not None and letters.get(name, {}).get("revision", -1) >= counter["revision"]:
             return True
-        letters[name] = _entry(counter)
+        if letters.get(name, {}).get("revision", -1) < counter["revision"]:
+            letters[name] = _entry(counter)
         summary["updated"] = max(filter(None, (summary.get("updated"), counter["updated"])))
         try:
             if etag is None:
