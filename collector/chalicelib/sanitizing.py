@@ -310,7 +310,7 @@ def plan_refit(
             if progress:
                 progress(1)
         refs[alphabet.id] = sorted(chosen, key=lambda ref: ref.png_key)
-    wanted_judged = sorted(ref for refs_ in refs.values() for ref in refs_ if ref in judged)
+    wanted_judged = [ref for chosen_refs in refs.values() for ref in chosen_refs if ref in judged]
     with ThreadPoolExecutor(workers) as pool:
         read = pool.map(lambda ref: verdict_of(store, ref.png_key), wanted_judged)
         verdicts: dict[DrawingRef, str | None] = dict(zip(wanted_judged, read, strict=True))
