@@ -59,6 +59,7 @@ DISTORTED_ROW_SECONDS = 0.0006
 ROW_EPOCH_SECONDS = 0.000013
 # Package files whose content decides what a refit makes: a change to any of them is new code.
 CODE_SUFFIXES = (".py", ".json", ".npz")
+EXTRACTION_FILES = ("image.py", "features.py")
 
 
 def id_hash(drawing_id: str) -> int:
@@ -515,14 +516,23 @@ def warm_start(
 
 
 @cache
-def code_fingerprint() -> str:
-    """A digest of this package's code and data files: what a refit's result depends on."""
+def code_fingerprint(names: tuple[str, ...] | None = None) -> str:
+    """A digest of this package's code and data files (or only of the files ``names``): what a
+    refit's result depends on."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
     for path in sorted(package.iterdir()):
+        if names is not None and path.name not in names:
+            continue
         if path.suffix in CODE_SUFFIXES and path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def extraction_fingerprint() -> str:
+    """A digest of the code that decodes a drawing into a :class:`Sample`'s features and picture:
+    a decoded sample kept by one refit serves the next while this is the same."""
+    return code_fingerprint(EXTRACTION_FILES)
 
 
 def sample_digest(entries: Iterable[tuple[str, str | None]], options: dict[str, Any]) -> str:

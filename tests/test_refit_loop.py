@@ -208,3 +208,13 @@ def test_get_stats_makes_one_storage_read(aws, app_module):
     body = json.loads(response.body)
     assert body["alphabets"]["cyrillic"]["letters"]["Ж"] == 1
     assert store.exists(STATS_SUMMARY_KEY)
+
+
+def test_a_decoded_sample_from_other_decoding_code_is_decoded_again(store, monkeypatch):
+    refs = fill(store, per_letter=22)
+    sanitizing.refit_outcome(store, **FAST)
+    added = put_drawing(store, "L", letter_png("L", random.Random(8)), drawing_id(random.Random(8)))
+    assert sanitizing.plan_refit(store, **FAST).to_decode == 1
+    monkeypatch.setattr("sanitizer.model.extraction_fingerprint", lambda: "other decoding")
+    assert sanitizing.plan_refit(store, **FAST).to_decode == len(refs) + 1
+    assert added.png_key not in sanitizing._read_cache(store, "latin")

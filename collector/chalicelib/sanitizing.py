@@ -223,14 +223,14 @@ def _read_cache(store: Storage, alphabet: str) -> dict[str, Any]:
     """The decoded sample the last refit of ``alphabet`` left, by PNG key (empty if none or stale).
 
     Each entry is ``(features, picture)``, or ``None`` for a drawing that could not be decoded.
-    A cache made by other code is ignored: what a drawing decodes to may have changed.
+    A cache made by other decoding code is ignored: what a drawing decodes to may have changed.
     """
-    from sanitizer.model import code_fingerprint
+    from sanitizer.model import extraction_fingerprint
 
     try:
         data = store.get(sample_cache_key(alphabet)).data
         with np_load(data) as cache:
-            if str(cache["code"]) != code_fingerprint():
+            if str(cache["code"]) != extraction_fingerprint():
                 return {}
             keys, valid = cache["keys"].tolist(), cache["valid"]
             features, pictures = cache["features"], cache["pictures"]
@@ -245,7 +245,7 @@ def _write_cache(store: Storage, alphabet: str, entries: dict[str, Any]) -> None
     import numpy as np
 
     from sanitizer.features import FEATURE_NAMES, PICTURE_SIDE
-    from sanitizer.model import code_fingerprint
+    from sanitizer.model import extraction_fingerprint
 
     keys = sorted(entries)
     valid = np.array([entries[key] is not None for key in keys], dtype=bool)
@@ -257,7 +257,7 @@ def _write_cache(store: Storage, alphabet: str, entries: dict[str, Any]) -> None
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer,
-        code=np.array(code_fingerprint()),
+        code=np.array(extraction_fingerprint()),
         keys=np.array(keys, dtype=str),
         valid=valid,
         features=features,
