@@ -261,8 +261,9 @@ def test_the_rescore_queue_feeds_its_function_at_a_bounded_concurrency(rehearsal
     assert int(attributes["VisibilityTimeout"]) >= 6 * rescorer["Timeout"]
     assert json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].endswith("-failed")
     (mapping,) = rehearsal.client("lambda").list_event_source_mappings(
-        FunctionName=rescorer["FunctionName"]
+        EventSourceArn=attributes["QueueArn"]
     )["EventSourceMappings"]
+    assert mapping["FunctionArn"] == rescorer["FunctionArn"]
     assert mapping["EventSourceArn"] == attributes["QueueArn"]
     assert mapping["BatchSize"] == 1
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": load_app().RESCORE_CONCURRENCY}
