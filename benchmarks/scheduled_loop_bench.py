@@ -49,7 +49,7 @@ PER_LETTER = 1000
 # The rescore function (``rescore_drawings``): its memory, its threads, and an S3 request's
 # latency from Lambda in the same region (an assumption: small GETs and PUTs take 10-50 ms).
 RESCORE_MEMORY_MB = 1024
-THREADS = 4
+THREADS = 8
 S3_LATENCY_S = 0.03
 
 
@@ -196,7 +196,7 @@ def counting(store):
 def rescore_step(root: Path, count: int) -> dict:
     """Rescore ``count`` drawings through the queue function's code; CPU seconds and storage
     requests per drawing."""
-    from chalicelib import sanitizing
+    from chalicelib import events, sanitizing
     from chalicelib.storage import LocalStorage
 
     store = counting(LocalStorage(root))
@@ -204,7 +204,9 @@ def rescore_step(root: Path, count: int) -> dict:
     message = {"alphabet": "cyrillic", "part": None, "keys": keys}
     model = sanitizing.model_in_force(store)
     message["part"] = sanitizing.model_part(model, "cyrillic")
-    sanitizing.rescore_batch(store, {**message, "keys": keys[:5]}, workers=1)  # warm caches
+    # As the event path left them: tagged and counted. Then the rescore of a new model.
+    for key in keys:
+        events.process_new_drawing(store, key)
     before = cpu_seconds()
     store.requests = 0
     start = time.perf_counter()
