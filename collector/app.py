@@ -12,10 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Rate, Response
-from chalice.app import CloudWatchEvent, S3Event
+from chalice.app import CloudWatchEvent, S3Event, SQSEvent
 
 from chalicelib import config, events, intake, origin, stats
-from chalicelib.stage import drawings_bucket_name, refit_rate_hours, sweep_rate_hours
+from chalicelib.stage import (
+    drawings_bucket_name,
+    refit_rate_hours,
+    rescore_queue_name,
+    sweep_rate_hours,
+)
 from chalicelib.storage import StorageUnavailable
 from chalicelib.validation import (
     ApiError,
@@ -47,8 +52,13 @@ CHALICE_REFUSALS = {
     "MethodNotAllowedError": "this method is not allowed on this route",
 }
 STATS_MAX_AGE = 30
-# A scheduled run stops rescoring this long before Lambda's limit; the next run resumes.
+# A scheduled run stops sending rescore batches this long before Lambda's limit; the next resumes.
 SAFETY_MARGIN_MS = 60_000
+# The late count runs first, for at most this long: it is never starved by the refit, and never
+# starves it (a refit of 1,000 drawings a letter takes under half of the 900 s).
+COUNT_BUDGET_MS = 120_000
+# Rescore invocations running at once, at most: the event source mapping's maximum concurrency.
+RESCORE_CONCURRENCY = 20
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -166,23 +176,55 @@ def on_new_drawing(event: S3Event) -> dict[str, Any]:
 
 @app.schedule(Rate(refit_rate_hours(), unit=Rate.HOURS))
 def refit_and_rescore(event: CloudWatchEvent) -> dict[str, Any]:
-    """Refit the sanitizer models, re-tag drawings until time runs out, count any left uncounted."""
-    from chalicelib import sanitizing
+    """Count drawings left uncounted, refit what changed, send the rescore out to the queue."""
+    from chalicelib import queues, sanitizing
 
     # The event's own context: a scheduled function's app never sees a request, so it has none.
     context = event.context
 
-    def should_stop() -> bool:
-        return context is not None and context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS
+    def remaining_ms() -> float:
+        return context.get_remaining_time_in_millis() if context is not None else float("inf")
 
+    started = remaining_ms()
     store = config.drawings_store()
-    model = sanitizing.refit(store)
-    counts = sanitizing.rescore(store, should_stop=should_stop)
-    recounted = stats.count_uncounted(store, intake.utc_now(), should_stop)
-    app.log.info(
-        "refit %s, rescored %s, %d counted late", model.version, json.dumps(counts), recounted
+    recounted = stats.count_uncounted(
+        store, intake.utc_now(), lambda: started - remaining_ms() > COUNT_BUDGET_MS
     )
-    return {"model": model.version, "counts": counts, "counted_late": recounted}
+    stats.rebuild_summary(store)
+    outcome = sanitizing.refit_outcome(store)
+    sent = sanitizing.enqueue_rescore(
+        store, queues.rescore_sender(store), should_stop=lambda: remaining_ms() < SAFETY_MARGIN_MS
+    )
+    app.log.info(
+        "model %s (%s), %d counted late, rescore %s",
+        outcome.model.version,
+        f"refitted {', '.join(outcome.refitted)}" if outcome.refitted else "unchanged",
+        recounted,
+        json.dumps(sent),
+    )
+    return {
+        "model": outcome.model.version,
+        "refitted": outcome.refitted,
+        "rescore": sent,
+        "counted_late": recounted,
+    }
+
+
+@app.on_sqs_message(
+    queue=rescore_queue_name(), batch_size=1, maximum_concurrency=RESCORE_CONCURRENCY
+)
+def rescore_drawings(event: SQSEvent) -> dict[str, int]:
+    """Re-tag one batch of drawings with the model in force (sent by ``refit_and_rescore``)."""
+    from chalicelib import sanitizing
+
+    counts: dict[str, int] = {}
+    for record in event:
+        for status, n in sanitizing.rescore_batch(
+            config.drawings_store(), json.loads(record.body)
+        ).items():
+            counts[status] = counts.get(status, 0) + n
+    app.log.info("rescored %s", json.dumps(counts))
+    return counts
 
 
 @app.schedule(Rate(sweep_rate_hours(), unit=Rate.HOURS))

@@ -15,7 +15,7 @@ from chalicelib.keys import COUNTED_PREFIX, DRAWINGS_PREFIX
 from chalicelib.origin import ORIGIN_HEADER
 from chalicelib.storage import ListedObject, LocalStorage, NotFound, S3Storage, Storage
 
-from .grants import API, GRANTS, function_policy
+from .grants import API, GRANTS, function_policy, rescore_queue_name
 from .progress import Progress
 from .security_headers import response_headers_policy_config
 
@@ -84,6 +84,7 @@ def write_stage_config(
             "COMNIST_CONTRIBUTORS_BUCKET": names["contributors"],
             "COMNIST_SITE_ORIGINS": site_origin,
             "COMNIST_ORIGIN_SECRET": origin_secret or stage_origin_secret(stage, chalice_dir),
+            "COMNIST_RESCORE_QUEUE": rescore_queue_name(stage, account),
         }
     )
     if contact:
@@ -166,6 +167,30 @@ class DoorLimits:
 
 # Buckets whose objects can be restored from their earlier versions.
 VERSIONED = ("drawings", "contributors")
+# Lambda asks for a queue's visibility timeout to be at least its function's timeout; AWS advises
+# six times, so that a batch that failed is retried only after its retries have had their time.
+RESCORE_TIMEOUT_SECONDS = 300
+# A batch that failed this often is set aside in the dead-letter queue, not retried for ever.
+RESCORE_MAX_RECEIVES = 5
+
+
+def ensure_rescore_queue(sqs: Any, stage: str, account: str) -> str:
+    """Create (idempotently) the stage's rescore queue and its dead-letter queue; return its name."""
+    name = rescore_queue_name(stage, account)
+    dead = sqs.create_queue(QueueName=f"{name}-failed")["QueueUrl"]
+    dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])
+    policy = {
+        "deadLetterTargetArn": dead_arn["Attributes"]["QueueArn"],
+        "maxReceiveCount": str(RESCORE_MAX_RECEIVES),
+    }
+    attributes = {
+        "VisibilityTimeout": str(6 * RESCORE_TIMEOUT_SECONDS),
+        "MessageRetentionPeriod": str(4 * 24 * 3600),
+        "RedrivePolicy": json.dumps(policy),
+    }
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    return name
 
 
 def _ensure_bucket(s3: Any, name: str, region: str) -> bool:
@@ -599,6 +624,8 @@ def bootstrap(
         _make_private(s3, name)
         if kind in VERSIONED:
             _keep_versions(s3, name, kind, limits.keep_versions_days)
+    queue = ensure_rescore_queue(boto3.client("sqs", region_name=region), stage, account)
+    print(f"queue: {queue}")
     cloudfront = boto3.client("cloudfront", region_name=region)
     api_domain = deployed_api_domain(stage, chalice_dir)
     secret = stage_origin_secret(stage, chalice_dir)

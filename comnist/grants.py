@@ -3,7 +3,8 @@
 ``comnist bootstrap`` writes each function's policy file from :data:`GRANTS`, and a test checks
 the table in docs/deploying.md against it. A resource names a bucket by its role, ``<drawings>`` or
 ``<contributors>``, followed by the keys a grant covers (no key: the bucket itself, for
-``s3:ListBucket``); ``<log group>`` is the function's own CloudWatch log group. Storing a new kind
+``s3:ListBucket``); ``<log group>`` is the function's own CloudWatch log group, ``<rescore
+queue>`` the stage's SQS queue of rescore batches. Storing a new kind
 of object is one new row here.
 """
 
@@ -16,6 +17,7 @@ API = "api_handler"
 EVENT = "on_new_drawing"
 REFIT = "refit_and_rescore"
 SWEEP = "sweep_orphans"
+RESCORE = "rescore_drawings"
 
 Grant = tuple[str, str]
 
@@ -64,8 +66,24 @@ GRANTS: dict[str, tuple[Grant, ...]] = {
     ),
     # Scores and tags each new PNG, counts it once.
     EVENT: (*SCORES_AND_COUNTS, MISSING_IS_404, *LOGS),
-    # Refits the models from every drawing, re-tags them, counts those left uncounted.
-    REFIT: (*SCORES_AND_COUNTS, ("s3:PutObject", "<drawings>/models/*"), MISSING_IS_404, *LOGS),
+    # Counts drawings left uncounted, refits the models, sends the rescore out in batches.
+    REFIT: (
+        *SCORES_AND_COUNTS,
+        ("s3:PutObject", "<drawings>/models/*"),
+        MISSING_IS_404,
+        ("sqs:GetQueueUrl", "<rescore queue>"),
+        ("sqs:SendMessage", "<rescore queue>"),
+        *LOGS,
+    ),
+    # Re-tags one batch of drawings from the queue (Lambda's poller uses the role to receive).
+    RESCORE: (
+        *SCORES_AND_COUNTS,
+        MISSING_IS_404,
+        ("sqs:ReceiveMessage", "<rescore queue>"),
+        ("sqs:DeleteMessage", "<rescore queue>"),
+        ("sqs:GetQueueAttributes", "<rescore queue>"),
+        *LOGS,
+    ),
     # Removes the claims and records that abandoned uploads left without a PNG; never a PNG.
     SWEEP: (
         ("s3:GetObject", "<drawings>/requests/*"),
@@ -83,10 +101,19 @@ def lambda_name(app_name: str, stage: str, function: str) -> str:
     return f"{app_name}-{stage}" if function == API else f"{app_name}-{stage}-{function}"
 
 
-def resource_arn(resource: str, buckets: dict[str, str], log_group_arn: str) -> str:
+def rescore_queue_name(stage: str, account: str) -> str:
+    """The stage's SQS queue of rescore batches (named like its buckets)."""
+    return f"comnist-{stage}-{account}-rescore"
+
+
+def resource_arn(
+    resource: str, buckets: dict[str, str], log_group_arn: str, queue_arn: str = ""
+) -> str:
     """The ARN of a table resource: ``<drawings>/stats/*`` -> ``arn:aws:s3:::BUCKET/stats/*``."""
     if resource == "<log group>":
         return log_group_arn
+    if resource == "<rescore queue>" and queue_arn:
+        return queue_arn
     match = re.fullmatch(r"<(\w+)>(/.*)?", resource)
     if not match or match[1] not in buckets:
         raise ValueError(f"unknown resource {resource!r}")
@@ -110,6 +137,7 @@ def function_policy(
     """The IAM policy of one function: one statement per resource, its actions from :data:`GRANTS`."""
     name = lambda_name(app_name, stage, function)
     log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{name}:*"
+    queue = f"arn:aws:sqs:{region}:{account}:{rescore_queue_name(stage, account)}"
     actions: dict[str, set[str]] = {}
     for action, resource in GRANTS[function]:
         actions.setdefault(resource, set()).add(action)
@@ -120,7 +148,7 @@ def function_policy(
                 "Sid": statement_id(resource),
                 "Effect": "Allow",
                 "Action": sorted(actions[resource]),
-                "Resource": resource_arn(resource, buckets, log_group),
+                "Resource": resource_arn(resource, buckets, log_group, queue),
             }
             for resource in actions
         ],

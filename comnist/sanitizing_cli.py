@@ -8,6 +8,7 @@ import html
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from chalicelib import sanitizing
 from chalicelib.alphabets import alphabets
@@ -26,17 +27,38 @@ def count_drawings(store: Storage) -> int:
     return sum(1 for key in store.list_keys(DRAWINGS_PREFIX) if key.endswith(".png"))
 
 
-def run_refit(args: argparse.Namespace) -> int:
-    store = drawings_store_from(args)
+def refit_with_estimate(
+    store: Storage, alphabets_wanted: list[str] | None = None, **options: Any
+) -> sanitizing.RefitOutcome:
+    """Plan the refit, say what it will fit and about how long it takes, then run it."""
     letters = sum(len(alphabet.letters) for alphabet in alphabets().values())
     with Progress(letters, "choosing each letter's sample") as progress:
-        model = sanitizing.refit(
-            store,
-            progress=progress.advance,
-            contamination=args.contamination,
-            min_drawings=args.min_drawings,
-            per_letter=args.per_letter,
+        plan = sanitizing.plan_refit(
+            store, progress=progress.advance, alphabets_wanted=alphabets_wanted, **options
         )
+    fit_options = {k: v for k, v in options.items() if k != "per_letter"}
+    if not plan.changed:
+        print(f"model {plan.version}: the samples have not changed, nothing to refit")
+    elif plan.refitted:
+        drawings = ", ".join(f"{a} {plan.drawings(a):,}" for a in plan.refitted)
+        seconds = sanitizing.estimated_refit_seconds(plan, fit_options)
+        print(
+            f"refitting {drawings} drawings ({plan.to_decode:,} to decode):"
+            f" about {seconds / 60:.0f} min of CPU",
+            flush=True,
+        )
+    return sanitizing.run_refit(store, plan, **fit_options)
+
+
+def run_refit(args: argparse.Namespace) -> int:
+    store = drawings_store_from(args)
+    outcome = refit_with_estimate(
+        store,
+        contamination=args.contamination,
+        min_drawings=args.min_drawings,
+        per_letter=args.per_letter,
+    )
+    model = outcome.model
     print(
         f"model {model.version}: {len(model.letters)} letters fitted, classifiers for {sorted(model.classifiers)}"
     )
@@ -197,11 +219,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.set_defaults(run=run_refit)
 
-    parser = subparsers.add_parser("rescore", help="re-tag every drawing with the current model")
+    parser = subparsers.add_parser(
+        "rescore", help="re-tag the drawings the current model has not rescored yet"
+    )
     add_store_arguments(parser)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument(
-        "--all", action="store_true", help="also drawings already scored by this model"
+        "--all", action="store_true", help="every drawing, also those rescored by this model"
     )
     parser.set_defaults(run=run_rescore)
 

@@ -55,41 +55,68 @@ class LetterClassifier:
         *,
         seed: int = 0,
         epochs: int = EPOCHS,
+        start: LetterClassifier | None = None,
     ) -> LetterClassifier:
-        """Fit on descriptor rows ``x`` (n, d) with label indices ``y`` (n,) into ``labels``."""
+        """Fit on descriptor rows ``x`` (n, d) with label indices ``y`` (n,) into ``labels``.
+
+        ``start``, a classifier of the same labels and input size, gives the initial weights
+        (a warm start: a few epochs then refine it); otherwise they are drawn at random.
+        Training runs in float32: on this machine's numpy it takes half the time of float64
+        per row, and the weights are rounded to 7 digits when stored anyway.
+        """
         rng = np.random.default_rng(seed)
         n, d = x.shape
         k = len(labels)
-        params = [
-            rng.normal(0, np.sqrt(2 / d), (d, HIDDEN)),
-            np.zeros(HIDDEN),
-            rng.normal(0, np.sqrt(1 / HIDDEN), (HIDDEN, k)),
-            np.zeros(k),
-        ]
+        f32 = np.float32
+        if start is not None:
+            if start.labels != list(labels) or start.w1.shape != (d, HIDDEN):
+                raise ValueError("a warm start needs a classifier of the same labels and inputs")
+            params = [np.array(p, dtype=f32) for p in (start.w1, start.b1, start.w2, start.b2)]
+        else:
+            params = [
+                rng.normal(0, np.sqrt(2 / d), (d, HIDDEN)).astype(f32),
+                np.zeros(HIDDEN, dtype=f32),
+                rng.normal(0, np.sqrt(1 / HIDDEN), (HIDDEN, k)).astype(f32),
+                np.zeros(k, dtype=f32),
+            ]
+        x = np.asarray(x, dtype=f32)
         moments = [np.zeros_like(p) for p in params]
         squares = [np.zeros_like(p) for p in params]
-        onehot = np.eye(k)[y]
+        onehot = np.eye(k, dtype=f32)[y]
         step = 0
         for _ in range(epochs):
             order = rng.permutation(n)
-            for start in range(0, n, BATCH):
-                batch = order[start : start + BATCH]
+            for begin in range(0, n, BATCH):
+                batch = order[begin : begin + BATCH]
                 xb = x[batch]
                 w1, b1, w2, b2 = params
-                pre = xb @ w1 + b1
+                pre = xb @ w1
+                pre += b1
                 hidden = np.maximum(pre, 0)
-                probs = np.exp(_log_softmax(hidden @ w2 + b2))
-                delta = (probs - onehot[batch]) / len(batch)
-                grad_w2 = hidden.T @ delta + L2 * w2
+                # Softmax in place: the batch's largest logit subtracted, exponentiated, normalised.
+                probs = hidden @ w2
+                probs += b2
+                probs -= probs.max(axis=1, keepdims=True)
+                np.exp(probs, out=probs)
+                probs /= probs.sum(axis=1, keepdims=True)
+                delta = (probs - onehot[batch]) / f32(len(batch))
+                grad_w2 = hidden.T @ delta
+                grad_w2 += f32(L2) * w2
                 grad_b2 = delta.sum(axis=0)
-                back = (delta @ w2.T) * (pre > 0)
-                grad_w1 = xb.T @ back + L2 * w1
+                back = delta @ w2.T
+                back *= pre > 0
+                grad_w1 = xb.T @ back
+                grad_w1 += f32(L2) * w1
                 grad_b1 = back.sum(axis=0)
                 step += 1
+                # Adam, its bias corrections folded into the step size and the second moment.
+                rate = f32(LEARNING_RATE / (1 - 0.9**step))
+                unbias = f32(1 / (1 - 0.999**step))
                 for i, grad in enumerate((grad_w1, grad_b1, grad_w2, grad_b2)):
-                    moments[i] = 0.9 * moments[i] + 0.1 * grad
-                    squares[i] = 0.999 * squares[i] + 0.001 * grad**2
-                    m_hat = moments[i] / (1 - 0.9**step)
-                    v_hat = squares[i] / (1 - 0.999**step)
-                    params[i] = params[i] - LEARNING_RATE * m_hat / (np.sqrt(v_hat) + 1e-8)
-        return cls(list(labels), *params)
+                    moments[i] *= f32(0.9)
+                    moments[i] += f32(0.1) * grad
+                    squares[i] *= f32(0.999)
+                    squares[i] += f32(0.001) * grad * grad
+                    params[i] -= rate * moments[i] / (np.sqrt(squares[i] * unbias) + f32(1e-8))
+        # Kept as float64, as a stored model is read back: the same scores before and after.
+        return cls(list(labels), *(p.astype(np.float64) for p in params))

@@ -56,10 +56,20 @@ def ink_box(ink: np.ndarray, threshold: float = INK_THRESHOLD) -> tuple[int, int
     return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
 
 
-def _row_runs(row: np.ndarray) -> list[tuple[int, int]]:
-    """``(start, end)`` (end exclusive) of each run of True in a boolean row."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([False], row, [False])).astype(np.int8)))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+def _runs(mask: np.ndarray) -> list[list[tuple[int, int]]]:
+    """Per row of a boolean image, ``(start, end)`` (end exclusive) of each run of True.
+
+    Found for the whole image at once: one ``diff`` instead of one per row.
+    """
+    padded = np.pad(np.asarray(mask, dtype=np.int8), ((0, 0), (1, 1)))
+    rows, edges = np.nonzero(np.diff(padded, axis=1))
+    runs: list[list[tuple[int, int]]] = [[] for _ in range(len(padded))]
+    # Edges alternate start, end within each row, in order.
+    for row, start, end in zip(
+        rows[::2].tolist(), edges[::2].tolist(), edges[1::2].tolist(), strict=True
+    ):
+        runs[row].append((start, end))
+    return runs
 
 
 def count_components(mask: np.ndarray) -> int:
@@ -77,9 +87,9 @@ def count_components(mask: np.ndarray) -> int:
         return i
 
     above: list[tuple[int, int, int]] = []
-    for row in np.asarray(mask, dtype=bool):
+    for row_runs in _runs(mask):
         current = []
-        for start, end in _row_runs(row):
+        for start, end in row_runs:
             run = len(parent)
             parent.append(run)
             for other_start, other_end, other in above:

@@ -6,15 +6,17 @@ import base64
 import hashlib
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .augment import ELASTIC_SHIFT, distorted_copies, views
-from .classifier import LetterClassifier
+from .classifier import EPOCHS, LetterClassifier
 from .features import FEATURE_NAMES, picture_descriptors
 from .gaussian import (
     IndependentGaussian,
@@ -44,6 +46,19 @@ MAX_COPIES = 20
 # At most this many not-a-letter pictures per training drawing, so that a young collection's
 # classifier still learns mostly letters.
 NONLETTERS_PER_DRAWING = 1.0
+# A refit whose alphabet already has classifiers of the same labels starts from them and trains
+# this many epochs on fresh distorted copies of its sample, instead of EPOCHS from random
+# weights: the daily refit of a grown collection must fit in half of a Lambda invocation.
+WARM_EPOCHS = 5
+# CPU seconds of a refit's parts on the benchmark machine (benchmarks/sanitizer_refit_bench.py):
+# decoding one stored drawing; distorting one training row and taking its descriptor; one row
+# through one training epoch. fit_cost adds them up to say beforehand how long a refit takes.
+DECODE_SECONDS = 0.006
+DISTORTED_ROW_SECONDS = 0.0004
+ROW_EPOCH_SECONDS = 0.000012
+# Package files whose content decides what a refit makes: a change to any of them is new code.
+CODE_SUFFIXES = (".py", ".json", ".npz")
+EXTRACTION_FILES = ("image.py", "features.py")
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,10 @@ class ModelSet:
     contamination: float = CONTAMINATION
     letter_thresholds: dict[str, float] = field(default_factory=dict)
     members: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint32))
+    # Per alphabet: the digest of the sample it was fitted from (:func:`sample_digest`), and the
+    # epochs its own classifiers have trained in all (absent: the starter's, or none).
+    sample_digests: dict[str, str] = field(default_factory=dict)
+    classifier_epochs: dict[str, int] = field(default_factory=dict)
 
     def was_trained_on(self, drawing_id: str) -> bool:
         """Whether the drawing was in the training set (by 32-bit hash: a rare false yes is harmless)."""
@@ -166,6 +185,8 @@ class ModelSet:
             "contamination": self.contamination,
             "letter_thresholds": dict(sorted(self.letter_thresholds.items())),
             "members": base64.b64encode(self.members.astype("<u4").tobytes()).decode(),
+            "sample_digests": dict(sorted(self.sample_digests.items())),
+            "classifier_epochs": dict(sorted(self.classifier_epochs.items())),
             "letters": [
                 {
                     "alphabet": alphabet,
@@ -247,6 +268,8 @@ class ModelSet:
             doc.get("contamination", CONTAMINATION),
             {a: float(t) for a, t in doc.get("letter_thresholds", {}).items()},
             np.frombuffer(base64.b64decode(doc.get("members", "")), dtype="<u4").astype(np.uint32),
+            {str(a): str(d) for a, d in doc.get("sample_digests", {}).items()},
+            {str(a): int(e) for a, e in doc.get("classifier_epochs", {}).items()},
         )
 
 
@@ -287,6 +310,8 @@ def fit_models(
     classifier_epochs: int | None = None,
     classifier_rows: int = TARGET_ROWS,
     starter: Starter | None = None,
+    previous: ModelSet | None = None,
+    warm_epochs: int = WARM_EPOCHS,
 ) -> ModelSet:
     """Fit a :class:`ModelSet` from samples; letters with fewer than ``min_drawings`` stay unfitted.
 
@@ -319,7 +344,6 @@ def fit_models(
     trained: list[Sample] = []
     nonletters = nonletter_pictures()
     nonletter_descriptors = picture_descriptors(nonletters)
-    kwargs = {"epochs": classifier_epochs} if classifier_epochs else {}
     for alphabet in sorted({a for a, _ in models.letters}):
         judged = [s for (a, _), g in by_letter.items() if a == alphabet for s in g]
         started = starter is not None and alphabet in starter.alphabets
@@ -347,6 +371,8 @@ def fit_models(
         )
         fill_labels = np.array([labels.index(letter) for letter in fill_letters], dtype=np.int64)
         fill_descriptors = picture_descriptors(fill)
+        starts = warm_start(previous, alphabet, labels)
+        epochs = warm_epochs if starts else (classifier_epochs or EPOCHS)
         folds = []
         for fold in range(FOLDS):
             train = np.flatnonzero(trainable & (fold_of_judged != fold))
@@ -360,10 +386,14 @@ def fit_models(
                     known=[descriptors[train], fill_descriptors],
                     nonletter_descriptors=nonletter_descriptors,
                     target_rows=classifier_rows,
-                    **kwargs,
+                    epochs=epochs,
+                    start=starts[fold] if starts else None,
                 )
             )
         models.classifiers[alphabet] = folds
+        models.classifier_epochs[alphabet] = epochs + (
+            previous.classifier_epochs[alphabet] if starts and previous else 0
+        )
         trained += group
         models.letter_thresholds[alphabet] = _letter_threshold(folds, judged)
     shipped = starter.model if starter is not None else None
@@ -390,6 +420,7 @@ def train_classifier(
     target_rows: int = TARGET_ROWS,
     elastic: float = ELASTIC_SHIFT,
     doodles_first: bool = True,
+    start: LetterClassifier | None = None,
 ) -> LetterClassifier:
     """One letter classifier from letter pictures, the not-a-letter pictures and distorted copies.
 
@@ -401,7 +432,8 @@ def train_classifier(
     ``target_rows`` rows (at most :data:`MAX_COPIES` per picture), their strokes bent by
     ``elastic`` pixels (:func:`sanitizer.augment.elastic_warp`). ``known`` (the pictures'
     descriptors, in parts joined in order) and ``nonletter_descriptors`` are given when the
-    caller has them already.
+    caller has them already. ``start`` is a classifier to warm-start from
+    (:meth:`LetterClassifier.train`).
     Deterministic for a given ``seed``.
     """
     if labels[-1] != NOT_A_LETTER:
@@ -427,7 +459,9 @@ def train_classifier(
     np.concatenate(known, out=x[: len(pictures)])
     np.concatenate(rows, out=x[len(pictures) :])
     kwargs = {"epochs": epochs} if epochs else {}
-    return LetterClassifier.train(x, np.tile(y, copies + 1), labels, seed=seed, **kwargs)
+    return LetterClassifier.train(
+        x, np.tile(y, copies + 1), labels, seed=seed, start=start, **kwargs
+    )
 
 
 def surprise(probability: float) -> float:
@@ -477,3 +511,125 @@ def _letter_threshold(folds: list[LetterClassifier], samples: list[Sample]) -> f
         if best is not None:
             return float(-best - 1e-9)
     return LETTER_SURPRISE
+
+
+def warm_start(
+    previous: ModelSet | None, alphabet: str, labels: list[str]
+) -> list[LetterClassifier] | None:
+    """The previous model's fold classifiers of ``alphabet`` to start from, or ``None``.
+
+    Only classifiers trained on the collection's drawings (recorded in
+    :attr:`ModelSet.classifier_epochs`), of the same labels, one per fold.
+    """
+    if previous is None or alphabet not in previous.classifier_epochs:
+        return None
+    folds = previous.classifiers.get(alphabet) or []
+    if len(folds) != FOLDS or any(c.labels != labels for c in folds):
+        return None
+    return folds
+
+
+@cache
+def code_fingerprint(names: tuple[str, ...] | None = None) -> str:
+    """A digest of this package's code and data files (or only of the files ``names``): what a
+    refit's result depends on."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.iterdir()):
+        if names is not None and path.name not in names:
+            continue
+        if path.suffix in CODE_SUFFIXES and path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def extraction_fingerprint() -> str:
+    """A digest of the code that decodes a drawing into a :class:`Sample`'s features and picture:
+    a decoded sample kept by one refit serves the next while this is the same."""
+    return code_fingerprint(EXTRACTION_FILES)
+
+
+def sample_digest(entries: Iterable[tuple[str, str | None]], options: dict[str, Any]) -> str:
+    """The digest of one alphabet's refit inputs: its sample, the verdicts, the code, the options.
+
+    ``entries`` are ``(drawing key, maintainer's verdict or None)``, in any order. Two refits
+    of the same drawings with the same verdicts, code and options have the same digest.
+    """
+    digest = hashlib.sha256(code_fingerprint().encode())
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
+    for key, verdict in sorted(entries, key=lambda entry: entry[0]):
+        digest.update(f"\n{key}\t{verdict or ''}".encode())
+    return digest.hexdigest()
+
+
+def content_version(digests: dict[str, str]) -> str:
+    """A model version named by its content: the digests of every alphabet's inputs."""
+    text = json.dumps(dict(sorted(digests.items())), separators=(",", ":"))
+    return "m" + hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def merged_models(
+    fresh: ModelSet,
+    previous: ModelSet | None,
+    refitted: set[str],
+    kept_members: np.ndarray,
+) -> ModelSet:
+    """``fresh`` (fitted on the ``refitted`` alphabets' samples) with every other alphabet's
+    part of ``previous``: its letter models, classifiers, threshold, digest and epochs.
+
+    ``kept_members`` are the id hashes of the kept alphabets' current samples: those of them
+    in ``previous``'s members stay members.
+    """
+    if previous is None:
+        return fresh
+
+    def kept(alphabet: str) -> bool:
+        return alphabet not in refitted and alphabet in previous.sample_digests
+
+    merged = ModelSet(fresh.version, fresh.created, contamination=fresh.contamination)
+    merged.letters = {k: m for k, m in previous.letters.items() if kept(k[0])} | {
+        k: m for k, m in fresh.letters.items() if not kept(k[0])
+    }
+    for alphabet in sorted(set(fresh.classifiers) | set(previous.classifiers)):
+        source = previous if kept(alphabet) else fresh
+        if alphabet in source.classifiers:
+            merged.classifiers[alphabet] = source.classifiers[alphabet]
+        if alphabet in source.letter_thresholds:
+            merged.letter_thresholds[alphabet] = source.letter_thresholds[alphabet]
+        if alphabet in source.classifier_epochs:
+            merged.classifier_epochs[alphabet] = source.classifier_epochs[alphabet]
+    for alphabet in set(fresh.sample_digests) | set(previous.sample_digests):
+        source = previous if kept(alphabet) else fresh
+        if alphabet in source.sample_digests:
+            merged.sample_digests[alphabet] = source.sample_digests[alphabet]
+    still = previous.members[np.isin(previous.members, kept_members)]
+    merged.members = np.union1d(fresh.members, still).astype(np.uint32)
+    return merged
+
+
+def fold_rows(drawings: int, rows: int = TARGET_ROWS) -> tuple[int, int]:
+    """``(pictures, distorted copies of each)`` of one fold's training set for an alphabet of
+    ``drawings`` sampled drawings (:func:`train_classifier`'s arithmetic)."""
+    own = drawings * (FOLDS - 1) // FOLDS
+    pictures = own + min(len(nonletter_pictures()), int(NONLETTERS_PER_DRAWING * own))
+    return pictures, min(MAX_COPIES, max(0, rows // max(pictures, 1) - 1))
+
+
+def fit_cost(
+    decoded: int,
+    drawings: dict[str, int],
+    *,
+    warm: set[str] = frozenset(),
+    epochs: int | None = None,
+    rows: int | None = None,
+) -> float:
+    """Estimated CPU seconds of a refit that decodes ``decoded`` drawings and fits the
+    alphabets of ``drawings`` (sampled drawings each), warm-started for those in ``warm``."""
+    seconds = decoded * DECODE_SECONDS
+    for alphabet, count in drawings.items():
+        pictures, copies = fold_rows(count, rows or TARGET_ROWS)
+        trained = WARM_EPOCHS if alphabet in warm else (epochs or EPOCHS)
+        per_fold = pictures * copies * DISTORTED_ROW_SECONDS
+        per_fold += pictures * (copies + 1) * trained * ROW_EPOCH_SECONDS
+        seconds += FOLDS * per_fold
+    return seconds

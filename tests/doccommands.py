@@ -41,7 +41,9 @@ def command_shape(argv: list[str]) -> tuple[str, ...]:
     return (program, *subcommand, *options)
 
 
-def documented_shapes(page: Path, heading: str, skip: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def documented_shapes(
+    page: Path, heading: str, skip: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
     """The shape of every command in the block; a ``cd DIR && CMD`` subshell counts as CMD."""
     shapes = []
     for line in shell_block(page, heading):

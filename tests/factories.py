@@ -136,3 +136,23 @@ class ServedSystem:
             return response.status, dict(response.getheaders()), response.read()
         finally:
             connection.close()
+
+
+def letter_count(store: Any, alphabet: str, letter: str) -> int:
+    """How many drawings of a letter its counter holds, flagged or not (the goal counts the
+    accepted ones only)."""
+    from chalicelib.alphabets import code_point
+    from chalicelib.keys import letter_counter_key
+    from chalicelib.storage import NotFound
+
+    try:
+        return int(store.get_json(letter_counter_key(alphabet, code_point(letter)))["count"])
+    except NotFound:
+        return 0
+
+
+def goal_count(tags: dict[str, str]) -> int:
+    """1 if a drawing with these tags counts toward the community goal, else 0."""
+    from chalicelib.stats import accepted
+
+    return int(accepted(tags))

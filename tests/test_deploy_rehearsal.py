@@ -142,6 +142,7 @@ def rehearsal(tmp_path_factory) -> Iterator[Rehearsal]:
         stage.names = {kind: f"{prefix}-{kind}" for prefix, kind in created}
         assert stage.names.keys() == {"drawings", "contributors", "site"}, outputs["bootstrap"]
         stage.site_url = re.search(r"^site: (\S+)$", outputs["bootstrap"], re.M)[1]
+        stage.names["queue"] = re.search(r"^queue: (\S+)$", outputs["bootstrap"], re.M)[1]
         outputs["deploy"] = stage.run(BIN / "chalice", "deploy", "--stage", STAGE, cwd=project)
         stage.api_url = re.search(r"Rest API URL: (\S+)", outputs["deploy"])[1]
         outputs["route"] = stage.run(*bootstrap, cwd=ROOT)
@@ -250,6 +251,24 @@ def test_new_pngs_notify_the_event_function_and_the_refit_is_scheduled(rehearsal
     }
 
 
+def test_the_rescore_queue_feeds_its_function_at_a_bounded_concurrency(rehearsal):
+    from comnist.local import load_app
+
+    sqs = rehearsal.client("sqs")
+    url = sqs.get_queue_url(QueueName=rehearsal.names["queue"])["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    rescorer = function_configuration(rehearsal, "rescore_drawings")
+    assert int(attributes["VisibilityTimeout"]) >= 6 * rescorer["Timeout"]
+    assert json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].endswith("-failed")
+    (mapping,) = rehearsal.client("lambda").list_event_source_mappings(
+        EventSourceArn=attributes["QueueArn"]
+    )["EventSourceMappings"]
+    assert mapping["FunctionArn"] == rescorer["FunctionArn"]
+    assert mapping["EventSourceArn"] == attributes["QueueArn"]
+    assert mapping["BatchSize"] == 1
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": load_app().RESCORE_CONCURRENCY}
+
+
 def test_each_function_has_its_own_role_with_the_tabled_policy(rehearsal):
     iam = rehearsal.client("iam")
     account = rehearsal.client("sts").get_caller_identity()["Account"]
@@ -272,7 +291,8 @@ def test_each_function_has_its_own_role_with_the_tabled_policy(rehearsal):
 
 def test_the_site_is_served_by_cloudfront_from_private_buckets(rehearsal):
     s3 = rehearsal.client("s3")
-    for bucket in rehearsal.names.values():
+    for kind in ("drawings", "contributors", "site"):
+        bucket = rehearsal.names[kind]
         block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
         assert all(block.values()), f"{bucket} is not public"
     site = rehearsal.names["site"]
@@ -484,6 +504,41 @@ def scheduled_event(rule_arn: str) -> dict[str, Any]:
     }
 
 
+def receive_all(rehearsal: Rehearsal, function: DeployedFunction, url: str) -> list[list[dict]]:
+    """Every message waiting in the queue, received and deleted with ``function``'s role."""
+    import boto3
+
+    credentials = {k.lower(): v for k, v in function.credentials.items()}
+    session = boto3.session.Session(region_name=REGION, **credentials)
+    sqs = session.client("sqs", endpoint_url=rehearsal.endpoint)
+    batches = []
+    while received := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages"):
+        batches.append(received)
+        for message in received:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return batches
+
+
+def sqs_event(messages: list[dict], queue_arn: str) -> dict[str, Any]:
+    """The event Lambda's SQS poller sends the function for one batch of messages."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for message in messages
+        ]
+    }
+
+
 def test_the_deployed_handlers_store_tag_and_count_a_drawing_under_their_own_roles(
     rehearsal, tmp_path
 ):
@@ -492,6 +547,12 @@ def test_the_deployed_handlers_store_tag_and_count_a_drawing_under_their_own_rol
     api = deployed_function(rehearsal, "api_handler")
     scorer = deployed_function(rehearsal, "on_new_drawing")
     refit = deployed_function(rehearsal, "refit_and_rescore")
+    rescorer = deployed_function(rehearsal, "rescore_drawings")
+    sqs = rehearsal.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=rehearsal.names["queue"])["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
     rule = schedule_of(rehearsal, refit)
     drawings, contributors = rehearsal.names["drawings"], rehearsal.names["contributors"]
     body = drawing_body()
@@ -523,6 +584,12 @@ def test_the_deployed_handlers_store_tag_and_count_a_drawing_under_their_own_rol
         tagged = invoke(rehearsal, scorer, event, package)
 
         refitted = invoke(rehearsal, refit, scheduled_event(rule["Arn"]), package)
+        # Lambda's poller, as the rescore function's role: receive, invoke, delete.
+        batches = receive_all(rehearsal, rescorer, queue_url)
+        rescored = [
+            invoke(rehearsal, rescorer, sqs_event(batch, queue_arn), package) for batch in batches
+        ]
+        again = invoke(rehearsal, refit, scheduled_event(rule["Arn"]), package)
         stats = invoke(rehearsal, api, gateway_event("GET", "/stats", None, headers), package)
         for status in (201, 200):
             sent = gateway_event("POST", "/contributors", json.dumps(contributor), headers)
@@ -552,10 +619,16 @@ def test_the_deployed_handlers_store_tag_and_count_a_drawing_under_their_own_rol
     assert tags["status"] == tagged["status"] and tags["status"] in ("ok", "suspicious", "unscored")
 
     current = json.loads(s3.get_object(Bucket=drawings, Key="models/current.json")["Body"].read())
-    assert current["version"] == refitted["model"] and refitted["counts"] == {tags["status"]: 1}
+    assert current["version"] == refitted["model"] and refitted["rescore"]["sent"] == 1
+    assert [len(batch) for batch in batches] == [1] and rescored == [{tags["status"]: 1}]
+    assert tags["model"] == refitted["model"], "rescored by the queue's function"
+    assert again["model"] == refitted["model"] and again["refitted"] == []
+    assert again["rescore"]["sent"] == 0 and receive_all(rehearsal, rescorer, queue_url) == []
     assert stats["statusCode"] == 200
     counts = json.loads(stats["body"])["alphabets"]["cyrillic"]
-    assert counts["letters"]["Ж"] == 1 and counts["total"] == 1
+    # The goal counts the drawing unless the sanitizer flagged it.
+    expected = int(tags["status"] not in ("suspicious", "invalid"))
+    assert counts["letters"]["Ж"] == expected and counts["total"] == expected
     stored = s3.get_object(Bucket=contributors, Key=record_key)
     assert json.loads(stored["Body"].read())["name"] == "Айгерим"
 

@@ -212,7 +212,7 @@ def test_import_then_export_releases_scored_drawings_only(tmp_path, capsys, monk
 
     # Fewer classifier epochs than the default: the same fit, quicker, on this tiny collection.
     monkeypatch.setattr(
-        sanitizing, "refit", functools.partial(sanitizing.refit, classifier_epochs=5)
+        sanitizing, "run_refit", functools.partial(sanitizing.run_refit, classifier_epochs=5)
     )
     root = tmp_path / "cyrillic"
     for letter, shape in (("Ж", ZHE), ("Л", EL), ("О", RING)):

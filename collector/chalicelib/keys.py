@@ -13,6 +13,9 @@ Drawings bucket::
     models/current.json                     pointer to the sanitizer model in force
     models/<version>.json                   sanitizer models, versioned JSON
     models/sampling/start.json              where each letter's refit sample begins (private)
+    models/samples/<alphabet>.npz           the last refit's decoded sample, reused by the next
+    models/rescore.json                     how far the rescore of the current model has come
+    stats/summary.json                      every letter's counts in one object, for GET /stats
 
 Contributors bucket (private, never listed by any route)::
 
@@ -43,6 +46,16 @@ RECORDS_PREFIX = "strokes/"
 CONTRIBUTORS_PREFIX = "contributors/"
 APPROVALS_PREFIX = "approvals/"
 SAMPLE_START_KEY = "models/sampling/start.json"
+RESCORE_CURSOR_KEY = "models/rescore.json"
+STATS_SUMMARY_KEY = "stats/summary.json"
+
+
+def sample_cache_key(alphabet: str) -> str:
+    """Where the last refit of ``alphabet`` left its decoded sample."""
+    if not re.fullmatch(r"[a-z]{2,20}", alphabet):
+        raise ValueError(f"not an alphabet id: {alphabet!r}")
+    return f"models/samples/{alphabet}.npz"
+
 
 _UUID = r"(?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
 _DRAWING_KEY = re.compile(

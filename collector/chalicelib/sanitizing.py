@@ -15,24 +15,36 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import flagged
 from .alphabets import alphabets
+from .intake import utc_now
 from .keys import (
     DRAWINGS_PREFIX,
     MODELS_CURRENT_KEY,
+    RESCORE_CURSOR_KEY,
     SAMPLE_START_KEY,
     VERDICTS_PREFIX,
     DrawingRef,
     model_key,
     parse_drawing_key,
     parse_verdict_key,
+    sample_cache_key,
 )
+from .stats import count_drawing
 from .storage import NotFound, PreconditionFailed, Storage
 
 VERDICTS = ("ok", "rejected")
+# Drawings per rescore message (about 8 KB of keys), and messages per send: SQS takes ten at a
+# time. One message is a few seconds of work for one invocation.
+RESCORE_BATCH = 100
+MESSAGES_PER_SEND = 10
+# Threads rescoring one batch: a drawing waits on about eight storage requests for every 20 ms
+# of CPU, so threads keep the function's CPU busy.
+RESCORE_THREADS = 8
 _cache: dict[str, Any] = {}
 _cache_lock = threading.Lock()
 
@@ -130,15 +142,7 @@ def drawing_keys(store: Storage) -> Iterable[str]:
     return (key for key in store.list_keys(DRAWINGS_PREFIX) if key.endswith(".png"))
 
 
-def _sample(store: Storage, ref: DrawingRef, judged: bool) -> Any:
-    """The training sample of one drawing; its verdict is read only if it has one (``judged``)."""
-    from sanitizer import extract
-
-    try:
-        verdict = verdict_of(store, ref.png_key) if judged else None
-        return extract(store.get(ref.png_key).data, ref.id, ref.alphabet, ref.letter, verdict)
-    except (ValueError, NotFound):
-        return None
+ORIGIN_READERS = 32
 
 
 def _origin(store: Storage, ref: DrawingRef) -> Any:
@@ -194,52 +198,400 @@ def letter_sample(
     return chosen
 
 
-def refit(
+@dataclass
+class RefitPlan:
+    """What a refit will do, decided from listings and verdicts before any drawing is decoded."""
+
+    previous: Any
+    refs: dict[str, list[DrawingRef]]
+    verdicts: dict[DrawingRef, str | None]
+    digests: dict[str, str]
+    refitted: list[str]
+    version: str
+    cached: dict[str, dict[str, Any]]
+    to_decode: int
+
+    @property
+    def changed(self) -> bool:
+        return self.previous is None or self.previous.version != self.version
+
+    def drawings(self, alphabet: str) -> int:
+        return len(self.refs.get(alphabet, []))
+
+
+@dataclass
+class RefitOutcome:
+    """The model in force after a refit, whether it is new, what was fitted and decoded."""
+
+    model: Any
+    changed: bool
+    refitted: list[str]
+    decoded: int
+
+
+def _judged(store: Storage) -> set[DrawingRef]:
+    judged = set()
+    for key in store.list_keys(VERDICTS_PREFIX):
+        with suppress(ValueError):
+            judged.add(parse_verdict_key(key))
+    return judged
+
+
+def _read_cache(store: Storage, alphabet: str) -> dict[str, Any]:
+    """The decoded sample the last refit of ``alphabet`` left, by PNG key (empty if none or stale).
+
+    Each entry is ``(features, picture)``, or ``None`` for a drawing that could not be decoded.
+    A cache made by other decoding code is ignored: what a drawing decodes to may have changed.
+    """
+    from sanitizer.model import extraction_fingerprint
+
+    try:
+        data = store.get(sample_cache_key(alphabet)).data
+        with np_load(data) as cache:
+            if str(cache["code"]) != extraction_fingerprint():
+                return {}
+            keys, valid = cache["keys"].tolist(), cache["valid"]
+            features, pictures = cache["features"], cache["pictures"]
+    except (NotFound, ValueError, KeyError, OSError):
+        return {}
+    return {key: (features[i], pictures[i]) if valid[i] else None for i, key in enumerate(keys)}
+
+
+def _write_cache(store: Storage, alphabet: str, entries: dict[str, Any]) -> None:
+    import io
+
+    import numpy as np
+
+    from sanitizer.features import FEATURE_NAMES, PICTURE_SIDE
+    from sanitizer.model import extraction_fingerprint
+
+    keys = sorted(entries)
+    valid = np.array([entries[key] is not None for key in keys], dtype=bool)
+    features = np.zeros((len(keys), len(FEATURE_NAMES)))
+    pictures = np.zeros((len(keys), PICTURE_SIDE, PICTURE_SIDE), dtype=np.uint8)
+    for i, key in enumerate(keys):
+        if entries[key] is not None:
+            features[i], pictures[i] = entries[key]
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        code=np.array(extraction_fingerprint()),
+        keys=np.array(keys, dtype=str),
+        valid=valid,
+        features=features,
+        pictures=pictures,
+    )
+    store.put(
+        sample_cache_key(alphabet), buffer.getvalue(), content_type="application/octet-stream"
+    )
+
+
+def np_load(data: bytes) -> Any:
+    import io
+
+    import numpy as np
+
+    return np.load(io.BytesIO(data), allow_pickle=False)
+
+
+def plan_refit(
     store: Storage,
     *,
     workers: int = 8,
     progress: Callable[[int], None] | None = None,
     per_letter: int | None = None,
+    alphabets_wanted: Iterable[str] | None = None,
     **fit_options: Any,
-) -> Any:
-    """Fit new models from a bounded sample of the stored drawings; store them, make them current.
+) -> RefitPlan:
+    """Choose each alphabet's sample and see which alphabets' samples changed since the model in
+    force was fitted: only those are refitted (of ``alphabets_wanted``, default all).
 
     The sample holds at most ``per_letter`` drawings of each configured letter (default
     :data:`sanitizer.sampling.PER_LETTER`), the first after the collection's sample start in
     id order (:func:`letter_sample`), plus every drawing the maintainer has judged (listed from
-    their verdict objects). Nothing else is listed or read. The sample is then screened so that
-    no single session can poison it (:func:`sanitizer.sampling.screen`, from each drawing's
-    session and tags). ``progress`` is called once per letter. Returns the model.
+    their verdict objects, whose verdicts are read). Nothing else is listed or read; no drawing
+    is decoded. An alphabet's digest covers its sample's keys, their verdicts, the sanitizer's
+    code and the options (:func:`sanitizer.model.sample_digest`); the version is named by the
+    digests (:func:`sanitizer.model.content_version`). :func:`run_refit` screens the sample so
+    that no single session can poison it. ``progress`` is called once per letter.
     """
-    from sanitizer import fit_models
-    from sanitizer.sampling import PER_LETTER, screen
+    from sanitizer.model import content_version, sample_digest
+    from sanitizer.sampling import PER_LETTER
 
-    judged = set()
-    for key in store.list_keys(VERDICTS_PREFIX):
-        with suppress(ValueError):
-            judged.add(parse_verdict_key(key))
+    judged = _judged(store)
     start = sample_start(store)
     per_letter = per_letter or PER_LETTER
-    chosen: set[DrawingRef] = set()
+    refs: dict[str, list[DrawingRef]] = {}
     for alphabet in alphabets().values():
+        chosen: set[DrawingRef] = {ref for ref in judged if ref.alphabet == alphabet.id}
         for letter in alphabet.letters:
             chosen.update(letter_sample(store, alphabet.id, letter, start, per_letter))
             if progress:
                 progress(1)
-    wanted = sorted(judged | chosen, key=lambda ref: ref.png_key)
-    samples, origins = [], {}
+        refs[alphabet.id] = sorted(chosen, key=lambda ref: ref.png_key)
+    wanted_judged = [ref for chosen_refs in refs.values() for ref in chosen_refs if ref in judged]
     with ThreadPoolExecutor(workers) as pool:
-        read = pool.map(
-            lambda ref: (_sample(store, ref, ref in judged), _origin(store, ref)), wanted
+        read = pool.map(lambda ref: verdict_of(store, ref.png_key), wanted_judged)
+        verdicts: dict[DrawingRef, str | None] = dict(zip(wanted_judged, read, strict=True))
+    options = {"per_letter": per_letter, **fit_options}
+    digests = {
+        alphabet: sample_digest(((r.png_key, verdicts.get(r)) for r in chosen), options)
+        for alphabet, chosen in refs.items()
+    }
+    previous = load_current_model(store)
+    known = previous.sample_digests if previous is not None else {}
+    wanted = set(refs if alphabets_wanted is None else alphabets_wanted)
+    refitted = sorted(a for a in refs if a in wanted and known.get(a) != digests[a])
+    # What the model will be named: the refitted alphabets' new digests, the others' kept ones.
+    named = {a: digests[a] if a in refitted or a not in known else known[a] for a in refs}
+    cached = {alphabet: _read_cache(store, alphabet) for alphabet in refitted}
+    to_decode = sum(
+        1 for alphabet in refitted for ref in refs[alphabet] if ref.png_key not in cached[alphabet]
+    )
+    return RefitPlan(
+        previous, refs, verdicts, digests, refitted, content_version(named), cached, to_decode
+    )
+
+
+def estimated_refit_seconds(plan: RefitPlan, fit_options: dict[str, Any] | None = None) -> float:
+    """CPU seconds the refit of ``plan`` will take here, from :func:`sanitizer.model.fit_cost`."""
+    from sanitizer.model import fit_cost
+
+    options = fit_options or {}
+    return fit_cost(
+        plan.to_decode,
+        {a: plan.drawings(a) for a in plan.refitted},
+        warm={a for a in plan.refitted if plan.previous and a in plan.previous.classifier_epochs},
+        epochs=options.get("classifier_epochs"),
+        rows=options.get("classifier_rows"),
+    )
+
+
+def run_refit(
+    store: Storage, plan: RefitPlan, *, workers: int = 8, **fit_options: Any
+) -> RefitOutcome:
+    """Carry out ``plan``: decode what the sample cache lacks, fit the changed alphabets
+    (warm-started from the model in force), keep the rest of it; store and make current.
+
+    A version already stored (the same inputs fitted before) is made current without fitting.
+    """
+    import numpy as np
+
+    from sanitizer import Sample, fit_models
+    from sanitizer.model import ModelSet, id_hash, merged_models
+    from sanitizer.sampling import screen
+
+    if not plan.changed:
+        return RefitOutcome(plan.previous, False, [], 0)
+    with suppress(NotFound, ValueError, KeyError, TypeError):
+        stored = ModelSet.from_json(store.get(model_key(plan.version)).data)
+        _make_current(store, stored.version)
+        return RefitOutcome(stored, True, [], 0)
+    missing = [
+        ref
+        for alphabet in plan.refitted
+        for ref in plan.refs[alphabet]
+        if ref.png_key not in plan.cached[alphabet]
+    ]
+    with ThreadPoolExecutor(workers) as pool:
+        decoded = dict(
+            zip(missing, pool.map(lambda ref: _decoded(store, ref), missing), strict=True)
         )
-        for sample, origin in read:
-            if sample is not None:
-                samples.append(sample)
-                origins[sample.id] = origin
-    model = fit_models(screen(samples, origins).kept, **fit_options)
+    samples = []
+    for alphabet in plan.refitted:
+        entries = {}
+        for ref in plan.refs[alphabet]:
+            entry = decoded[ref] if ref in decoded else plan.cached[alphabet][ref.png_key]
+            entries[ref.png_key] = entry
+            if entry is not None:
+                features, picture = entry
+                verdict = plan.verdicts.get(ref)
+                samples.append(Sample(ref.id, ref.alphabet, ref.letter, features, picture, verdict))
+        _write_cache(store, alphabet, entries)
+    # Screened after the cache: a drawing's session never changes, but its tags do. Two small
+    # reads a sampled drawing (its record and its tags) that wait on the network, not the CPU:
+    # at 59,000 drawings and about 25 ms a request, 32 threads take about 90 s.
+    with ThreadPoolExecutor(max(workers, ORIGIN_READERS)) as pool:
+        origins = dict(
+            zip(
+                (s.id for s in samples),
+                pool.map(lambda s: _origin(store, DrawingRef(s.alphabet, s.letter, s.id)), samples),
+                strict=True,
+            )
+        )
+    samples = screen(samples, origins).kept
+    fresh = fit_models(samples, previous=plan.previous, version=plan.version, **fit_options)
+    fresh.sample_digests = {a: plan.digests[a] for a in plan.refitted}
+    kept = [ref for a, refs in plan.refs.items() if a not in plan.refitted for ref in refs]
+    kept_members = np.unique(np.array([id_hash(ref.id) for ref in kept], dtype=np.uint32))
+    model = merged_models(fresh, plan.previous, set(plan.refitted), kept_members)
+    model.version = plan.version
     store.put(model_key(model.version), model.to_json(), content_type="application/json")
-    store.put_json(MODELS_CURRENT_KEY, {"version": model.version, "key": model_key(model.version)})
-    return model
+    _make_current(store, model.version)
+    return RefitOutcome(model, True, plan.refitted, len(missing))
+
+
+def _make_current(store: Storage, version: str) -> None:
+    store.put_json(MODELS_CURRENT_KEY, {"version": version, "key": model_key(version)})
+
+
+def _decoded(store: Storage, ref: DrawingRef) -> Any:
+    """``(features, picture)`` of one drawing, or ``None`` if it is blank, invalid or gone."""
+    from sanitizer import extract
+
+    try:
+        sample = extract(store.get(ref.png_key).data, ref.id, ref.alphabet, ref.letter)
+    except (ValueError, NotFound):
+        return None
+    return None if sample is None else (sample.features, sample.picture)
+
+
+def refit_outcome(
+    store: Storage,
+    *,
+    workers: int = 8,
+    progress: Callable[[int], None] | None = None,
+    per_letter: int | None = None,
+    alphabets_wanted: Iterable[str] | None = None,
+    **fit_options: Any,
+) -> RefitOutcome:
+    """:func:`plan_refit`, then :func:`run_refit`."""
+    plan = plan_refit(
+        store,
+        workers=workers,
+        progress=progress,
+        per_letter=per_letter,
+        alphabets_wanted=alphabets_wanted,
+        **fit_options,
+    )
+    return run_refit(store, plan, workers=workers, **fit_options)
+
+
+def refit(store: Storage, **options: Any) -> Any:
+    """Refit what changed (:func:`refit_outcome`); return the model in force."""
+    return refit_outcome(store, **options).model
+
+
+def _cursor(store: Storage) -> dict[str, Any]:
+    try:
+        cursor = store.get_json(RESCORE_CURSOR_KEY)
+    except (NotFound, ValueError):
+        return {}
+    return cursor if isinstance(cursor, dict) else {}
+
+
+def model_part(model: Any, alphabet: str) -> str | None:
+    """What names ``alphabet``'s part of ``model``: its sample digest, else the model's version."""
+    if model is None:
+        return None
+    return model.sample_digests.get(alphabet) or model.version
+
+
+def enqueue_rescore(
+    store: Storage,
+    send: Callable[[list[dict[str, Any]]], None],
+    *,
+    restart: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+    batch: int = RESCORE_BATCH,
+    messages_per_send: int = MESSAGES_PER_SEND,
+) -> dict[str, Any]:
+    """Send out, in batches of keys, the drawings of each alphabet whose part of the model in
+    force (:func:`model_part`) has not been sent out for yet.
+
+    Each message is ``{"version", "alphabet", "part", "keys": [PNG keys]}`` for
+    :func:`rescore_batch`; ``send`` takes up to ``messages_per_send`` of them (an SQS
+    ``SendMessageBatch`` in the cloud, the same function in process locally). A cursor
+    (:data:`RESCORE_CURSOR_KEY`: per alphabet, the part and the last key sent) is written after
+    each send, so a run that ``should_stop`` ends is continued by the next one; once every
+    drawing of an alphabet has been sent for its part, nothing of it is listed again until
+    that part changes, so a refit of one alphabet rescores that alphabet only. ``restart``
+    sends everything again. No drawing's tags are read. Returns counts.
+    """
+    model = model_in_force(store)
+    state = {} if restart else _cursor(store).get("alphabets", {})
+    totals = {"version": model.version if model is not None else None, "sent": 0, "messages": 0}
+    pending: list[dict[str, Any]] = []
+
+    def flush(entry: dict[str, Any]) -> None:
+        if pending:
+            send(list(pending))
+            totals["messages"] += len(pending)
+            totals["sent"] += sum(len(message["keys"]) for message in pending)
+            entry["after"] = pending[-1]["keys"][-1]
+            pending.clear()
+        store.put_json(RESCORE_CURSOR_KEY, {"alphabets": state})
+
+    for alphabet in sorted(alphabets()):
+        part = model_part(model, alphabet)
+        entry = state.get(alphabet)
+        if not isinstance(entry, dict) or entry.get("part") != part:
+            entry = state[alphabet] = {"part": part, "after": "", "done": False}
+        if entry.get("done"):
+            continue
+        folder = f"{DRAWINGS_PREFIX}{alphabet}/"
+        keys: list[str] = []
+        for key in store.list_keys(folder, start_after=entry["after"] or ""):
+            if not key.endswith(".png"):
+                continue
+            keys.append(key)
+            if len(keys) == batch:
+                pending.append(_message(model, alphabet, part, keys))
+                keys = []
+                if len(pending) == messages_per_send:
+                    flush(entry)
+                    if should_stop and should_stop():
+                        return {**totals, "done": False}
+        if keys:
+            pending.append(_message(model, alphabet, part, keys))
+        entry["done"] = True
+        flush(entry)
+    return {**totals, "done": True}
+
+
+def _message(model: Any, alphabet: str, part: str | None, keys: list[str]) -> dict[str, Any]:
+    version = model.version if model is not None else None
+    return {"version": version, "alphabet": alphabet, "part": part, "keys": list(keys)}
+
+
+def rescore_batch(
+    store: Storage, message: dict[str, Any], *, workers: int = RESCORE_THREADS
+) -> dict[str, int]:
+    """Re-tag the drawings of one :func:`enqueue_rescore` message; return counts per status.
+
+    A message for a part of the model no longer in force is skipped (``stale``): the newer
+    part's own rescore covers its drawings. Keys that are not drawing PNG keys of the message's
+    alphabet are ``ignored``. Human verdicts live apart from the tags (:func:`verdict_of`) and
+    are never touched.
+    """
+    model = model_in_force(store)
+    alphabet = message.get("alphabet")
+    keys = [key for key in message.get("keys", []) if isinstance(key, str)]
+    if not isinstance(alphabet, str) or message.get("part") != model_part(model, alphabet):
+        return {"stale": len(keys)}
+    counts: dict[str, int] = {}
+    lock = threading.Lock()
+
+    now = utc_now()
+
+    def one(key: str) -> None:
+        try:
+            ref = parse_drawing_key(key)
+            if ref.alphabet != alphabet:
+                raise ValueError(key)
+            status = tag_drawing(store, key, model)["status"]
+            # A drawing the new model flags, or no longer flags, leaves or joins the goal's count.
+            count_drawing(store, ref, now)
+        except ValueError:
+            status = "ignored"
+        except NotFound:
+            status = "missing"
+        with lock:
+            counts[status] = counts.get(status, 0) + 1
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, keys))
+    return counts
 
 
 def rescore(
@@ -250,34 +602,22 @@ def rescore(
     progress: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, int]:
-    """Re-tag every drawing with the current model; return counts per status.
+    """Re-tag the drawings the model in force has not rescored, in this process; return counts.
 
-    With ``resume``, drawings already tagged by the current model version are skipped, so an
-    interrupted run (or a Lambda reaching its time limit, via ``should_stop``) continues where it
-    stopped. Human verdicts live apart from the tags (:func:`verdict_of`) and are never touched.
+    The same work as the cloud's queue, through the same functions: :func:`enqueue_rescore`
+    hands each batch straight to :func:`rescore_batch`. With ``resume`` (the default) a second
+    run for the same model does nothing; without it, every drawing is rescored again.
     """
-    model = model_in_force(store)
-    version = model.version if model is not None else None
     counts: dict[str, int] = {}
-    lock = threading.Lock()
 
-    def one(key: str) -> None:
-        if should_stop and should_stop():
-            return
-        try:
-            if resume and version and store.get_tags(key).get("model") == version:
-                status = "skipped"
-            else:
-                status = tag_drawing(store, key, model)["status"]
-        except NotFound:
-            status = "missing"
-        with lock:
-            counts[status] = counts.get(status, 0) + 1
-        if progress:
-            progress(1)
+    def send(messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            for status, n in rescore_batch(store, message, workers=workers).items():
+                counts[status] = counts.get(status, 0) + n
+                if progress:
+                    progress(n)
 
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(one, drawing_keys(store)))
+    enqueue_rescore(store, send, restart=not resume, should_stop=should_stop)
     return counts
 
 
@@ -305,8 +645,6 @@ def mark_drawing(store: Storage, key: str, verdict: str) -> dict[str, str]:
     The verdict object is the record; the ``verdict`` tag is a copy for tools that read tags.
     The drawing leaves the review queue (:mod:`chalicelib.flagged`).
     """
-    from .intake import utc_now
-
     if verdict not in VERDICTS:
         raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}")
     ref = parse_drawing_key(key)
@@ -317,6 +655,7 @@ def mark_drawing(store: Storage, key: str, verdict: str) -> dict[str, str]:
     tags = {**before, "verdict": verdict}
     store.put_tags(key, tags)
     flagged.sync_marker(store, ref, before, tags)
+    count_drawing(store, ref, utc_now())
     return tags
 
 
@@ -338,6 +677,7 @@ def unmark_drawing(store: Storage, key: str) -> dict[str, str]:
         store.put_tags(key, tags)
         if verdict_of(store, key) == latest:
             flagged.sync_marker(store, ref, before, tags)
+            count_drawing(store, ref, utc_now())
             return tags
 
 

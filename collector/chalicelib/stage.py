@@ -1,4 +1,5 @@
-"""Stage settings that Chalice needs while it reads ``app.py``: the event bucket, the refit rate.
+"""Stage settings that Chalice needs while it reads ``app.py``: the event bucket, the refit rate,
+the rescore queue.
 
 At run time Lambda has ``COMNIST_DRAWINGS_BUCKET`` from the stage's environment variables. While
 ``chalice deploy --stage NAME`` or ``chalice package --stage NAME`` loads the app to find its
@@ -15,6 +16,7 @@ from pathlib import Path
 
 CONFIG_PATH = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
 LOCAL_BUCKET = "comnist-local-drawings"
+LOCAL_RESCORE_QUEUE = "comnist-local-rescore"
 
 
 def current_stage(argv: list[str] | None = None) -> str:
@@ -63,3 +65,8 @@ def refit_rate_hours(config_path: Path = CONFIG_PATH) -> int:
 def sweep_rate_hours(config_path: Path = CONFIG_PATH) -> int:
     """Hours between orphan sweeps (``COMNIST_SWEEP_RATE_HOURS``, default 24)."""
     return hours_setting("COMNIST_SWEEP_RATE_HOURS", config_path)
+
+
+def rescore_queue_name(config_path: Path = CONFIG_PATH) -> str:
+    """The SQS queue of rescore batches (``COMNIST_RESCORE_QUEUE``, recorded by bootstrap)."""
+    return stage_setting("COMNIST_RESCORE_QUEUE", LOCAL_RESCORE_QUEUE, config_path)

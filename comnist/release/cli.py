@@ -12,7 +12,7 @@ from chalicelib import sanitizing
 from chalicelib.alphabets import alphabets
 from chalicelib.storage import Storage
 from comnist.progress import Progress
-from comnist.sanitizing_cli import count_drawings
+from comnist.sanitizing_cli import count_drawings, refit_with_estimate
 from comnist.stores import add_store_arguments, drawings_store_from
 
 from .export import FORMATS, ExportError, ExportOptions, export_release
@@ -47,17 +47,17 @@ def _import_into(store: Storage, args: argparse.Namespace) -> Counter[str]:
     return counts
 
 
-def fit_and_score(store: Storage) -> dict[str, int]:
-    """Refit the sanitizer on everything stored, then rescore every drawing; return the statuses.
+def fit_and_score(store: Storage, alphabet: str) -> dict[str, int]:
+    """Refit the sanitizer for ``alphabet`` if its sample changed, then rescore what the refit
+    changed; return the statuses.
 
     An import brings in drawings that no model has judged: without this they would stay
-    ``unscored`` and ``comnist export`` would refuse them.
+    ``unscored`` and ``comnist export`` would refuse them. Other alphabets keep their models,
+    and their drawings their tags.
     """
-    letters = sum(len(alphabet.letters) for alphabet in alphabets().values())
-    with Progress(letters, "fitting the sanitizer: sampling", unit="letters") as bar:
-        sanitizing.refit(store, progress=bar.advance)
+    refit_with_estimate(store, [alphabet])
     with Progress(count_drawings(store), "scoring", unit="drawings") as bar:
-        return sanitizing.rescore(store, resume=False, progress=bar.advance)
+        return sanitizing.rescore(store, progress=bar.advance)
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -68,7 +68,7 @@ def run_import(args: argparse.Namespace) -> int:
         # The bucket's S3 notification delivers each new PNG to the deployed event handler.
         store = drawings_store_from(args)
         counts = _import_into(store, args)
-        statuses = None if args.no_scoring else fit_and_score(store)
+        statuses = None if args.no_scoring else fit_and_score(store, args.alphabet)
     else:
         from comnist.local import local_system
 
@@ -77,7 +77,7 @@ def run_import(args: argparse.Namespace) -> int:
                 app_module.app.log.setLevel(logging.WARNING)  # one line per tagged drawing
             counts = _import_into(drawings, args)
             pump.drain()
-            statuses = None if args.no_scoring else fit_and_score(drawings)
+            statuses = None if args.no_scoring else fit_and_score(drawings, args.alphabet)
     sys.stdout.write(
         f"imported {counts['imported']}, duplicates within the folder {counts['duplicate']}, "
         f"already in the store {counts['present']}, refused {counts['refused']}\n"

@@ -142,7 +142,9 @@ def test_the_goal_is_labelled_counts_my_drawing_before_it_moves_on_and_stays_in_
             page=page,
         )
         total_text = page.get_by_test_id("goal-total").inner_text()
-        assert re.search(rf"{(total + 1) // 1000}\s{(total + 1) % 1000:03d}", total_text), total_text
+        assert re.search(rf"{(total + 1) // 1000}\s{(total + 1) % 1000:03d}", total_text), (
+            total_text
+        )
         assert context.violations == []
     finally:
         context.close()
