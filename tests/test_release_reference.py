@@ -168,6 +168,9 @@ def hub(monkeypatch):
     import huggingface_hub.constants as constants
 
     monkeypatch.setattr(constants, "ENDPOINT", endpoint)  # read when huggingface_hub loaded
+    # The loading tests run the datasets library offline, which huggingface_hub also reads once.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     yield FakeHub.requests
     server.shutdown()
     thread.join()
