@@ -449,7 +449,7 @@ def test_a_name_the_collector_refuses_is_explained_and_nothing_is_stored(live, d
     page.get_by_test_id("name-consent").check()
     page.get_by_test_id("send").click()
     error = page.locator("#form-error")
-    error.filter(has_text="control characters").wait_for()
+    error.filter(has_text="format characters").wait_for()
     assert page.url.endswith("/en/"), "the participant stays to correct the name"
     assert not list((live.data / "contributors").rglob("*.json"))
     page.get_by_test_id("name").fill("Eve")
