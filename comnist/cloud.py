@@ -688,7 +688,7 @@ def push(
             tags=source.get_tags(key),
         )
 
-    with Progress(len(missing), f"push to {target.name}") as progress:
+    with Progress(len(missing), f"push to {target.name}", unit="objects") as progress:
         for batch in (records, pngs):
             with ThreadPoolExecutor(workers) as pool:
                 for _ in pool.map(copy, batch):
@@ -735,7 +735,7 @@ def pull(source: Storage, target: LocalStorage, workers: int = 8) -> dict[str, i
         return "unchanged"
 
     with (
-        Progress(len(listed), f"pull from {source.name}") as progress,
+        Progress(len(listed), f"pull from {source.name}", unit="objects") as progress,
         ThreadPoolExecutor(workers) as pool,
     ):
         for outcome in pool.map(one, listed):

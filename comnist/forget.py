@@ -117,7 +117,7 @@ def drawing_sessions(
         return (ref, session) if isinstance(session, str) else None
 
     with (
-        Progress(len(keys), "read drawing records") as progress,
+        Progress(len(keys), "read drawing records", unit="records") as progress,
         ThreadPoolExecutor(workers) as pool,
     ):
         for found in pool.map(read, keys):

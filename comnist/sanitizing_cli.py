@@ -32,7 +32,7 @@ def refit_with_estimate(
 ) -> sanitizing.RefitOutcome:
     """Plan the refit, say what it will fit and about how long it takes, then run it."""
     letters = sum(len(alphabet.letters) for alphabet in alphabets().values())
-    with Progress(letters, "choosing each letter's sample") as progress:
+    with Progress(letters, "choosing each letter's sample", unit="letters") as progress:
         plan = sanitizing.plan_refit(
             store, progress=progress.advance, alphabets_wanted=alphabets_wanted, **options
         )
@@ -67,7 +67,7 @@ def run_refit(args: argparse.Namespace) -> int:
 
 def run_rescore(args: argparse.Namespace) -> int:
     store = drawings_store_from(args)
-    with Progress(count_drawings(store), "rescoring") as progress:
+    with Progress(count_drawings(store), "rescoring", unit="drawings") as progress:
         counts = sanitizing.rescore(
             store, workers=args.workers, resume=not args.all, progress=progress.advance
         )

@@ -78,8 +78,9 @@ def test_a_non_terminal_import_log_has_a_few_progress_lines(tmp_path: Path):
         subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, check=True, timeout=600)
     lines = log.read_text(encoding="utf-8").splitlines()
     assert "\r" not in log.read_text(encoding="utf-8")
-    progress = [line for line in lines if line.startswith(("importing", "fitting", "scoring"))]
+    stages = ("importing", "choosing", "fitting", "scoring")
+    progress = [line for line in lines if line.startswith(stages)]
     assert 3 <= len(progress) <= 20, lines
     assert any(line.startswith("importing: 40/40 files, 100 %") for line in progress)
-    assert any("/59 letters" in line for line in progress if line.startswith("fitting"))
+    assert any("59/59 letters" in line for line in progress if line.startswith("choosing"))
     assert any("40/40 drawings" in line for line in progress if line.startswith("scoring"))

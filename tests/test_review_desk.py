@@ -337,6 +337,7 @@ def test_refit_figures_score_the_judged_drawings_with_the_models_before_and_afte
     from chalicelib.keys import MODELS_CURRENT_KEY, model_key
     from comnist.desk.figures import RefitFigures, compare
     from sanitizer import starter_model
+    from sanitizer.model import ModelSet
 
     rng = random.Random(8)
     letters = [add(store, "T", letter_png("T", rng), rng) for _ in range(3)]
@@ -347,7 +348,8 @@ def test_refit_figures_score_the_judged_drawings_with_the_models_before_and_afte
         sanitizing.mark_drawing(store, ref.png_key, "rejected")
     assert compare(store)["after"] == {"version": None}, "no refit yet: nothing to compare"
 
-    stored = starter_model()
+    # A copy: the shipped starter is loaded once per process and shared by every test.
+    stored = ModelSet.from_json(starter_model().to_json())
     stored.version = "m20261101T000000"
     store.put(model_key(stored.version), stored.to_json(), content_type="application/json")
     store.put_json(MODELS_CURRENT_KEY, {"version": stored.version})

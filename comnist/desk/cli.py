@@ -29,7 +29,7 @@ def reindex(store: Storage) -> int:
 
 def collection_summary(store: Storage, goal: int, cache_path: Path | None) -> dict:
     cache = FactsCache(cache_path)
-    with Progress(None, "reading new drawings' records") as progress:
+    with Progress(None, "reading new drawings' records", unit="records") as progress:
         collection = gather(store, goal, cache, progress=progress.advance)
     return summary(collection)
 
