@@ -269,13 +269,7 @@ def serve(host: str, port: int, data_dir: Path, site_dir: Path) -> None:
         print(f"CoMNIST is running on http://127.0.0.1:{port}/ (data in {data_dir.resolve()})")
         if host in ("0.0.0.0", ""):
             print(f"devices on this network can draw at http://{lan_address()}:{port}/")
-        print("Ctrl-C stops it", flush=True)
-        try:
-            server.run()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.close()
+        run_until_interrupted(server)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -289,3 +283,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--site", type=Path, default=DEFAULT_SITE, help="built site (default build/site)"
     )
     parser.set_defaults(run=lambda args: serve(args.host, args.port, args.data, args.site))
+
+
+def run_until_interrupted(server: Any) -> None:
+    """Serve with a waitress ``server`` until Ctrl-C, then close it."""
+    print("Ctrl-C stops it", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()

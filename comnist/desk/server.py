@@ -268,6 +268,8 @@ def serve(store: Storage, port: int, glance: Callable[[], str] | None = None) ->
     """Run the desk on 127.0.0.1 until interrupted; print the address with its token."""
     import waitress
 
+    from comnist.serve import run_until_interrupted
+
     desk = Desk(store, port, glance=glance)
     server = waitress.create_server(
         desk,
@@ -282,10 +284,4 @@ def serve(store: Storage, port: int, glance: Callable[[], str] | None = None) ->
         f"The review desk of {store.name} is at http://127.0.0.1:{desk.port}/?token={desk.token}",
         flush=True,
     )
-    print("Ctrl-C stops it", flush=True)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
+    run_until_interrupted(server)
