@@ -96,9 +96,7 @@ def s3_store(name: str):
         client = boto3.client("s3")
         client.create_bucket(Bucket=name)
         calls: list[str] = []
-        client.meta.events.register(
-            "before-call.s3.*", lambda model, **_: calls.append(model.name)
-        )
+        client.meta.events.register("before-call.s3.*", lambda model, **_: calls.append(model.name))
         yield S3Storage(name, client), calls
 
 
@@ -144,9 +142,7 @@ def add_collection(root: Path, count: int, seed: int = 2) -> LocalStorage:
     for n in range(count):
         alphabet, letter = letters[rng.randrange(len(letters))]
         ref = DrawingRef(alphabet, letter, str(uuid.UUID(int=rng.getrandbits(128), version=4)))
-        strokes = [
-            [[rng.uniform(20, 280) for _ in range(12)] for _ in range(3)] for _ in range(3)
-        ]
+        strokes = [[[rng.uniform(20, 280) for _ in range(12)] for _ in range(3)] for _ in range(3)]
         record = {
             "id": ref.id,
             "session": sessions[rng.randrange(len(sessions))],
@@ -160,7 +156,11 @@ def add_collection(root: Path, count: int, seed: int = 2) -> LocalStorage:
         }
         tags = {"status": "ok", "score": "-1"}
         if n % 20 == 0:
-            tags = {"status": "suspicious", "score": f"{rng.uniform(0, 9):.3f}", "reasons": "filled"}
+            tags = {
+                "status": "suspicious",
+                "score": f"{rng.uniform(0, 9):.3f}",
+                "reasons": "filled",
+            }
         quick_put(store, ref.record_key, json.dumps(record).encode())
         quick_put(store, ref.png_key, PNG, tags)
         if n % 20 == 0:
@@ -189,7 +189,9 @@ def report_figures(count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--flagged", default="10,40,10000", help="flagged drawings, comma-separated")
+    parser.add_argument(
+        "--flagged", default="10,40,10000", help="flagged drawings, comma-separated"
+    )
     parser.add_argument("--drawings", type=int, default=100_000, help="the report's collection")
     parser.add_argument("--skip-s3", action="store_true")
     parser.add_argument("--skip-report", action="store_true")

@@ -298,40 +298,45 @@ def fold_starters(starter, folds: list[list[Item]], alphabet: str) -> list:
     """The starter each fold is judged by: one that never saw the fold's writers.
 
     The shipped starter learned from the 2017 drawings (its ``members``); if it saw any drawing
-    of these folds, each fold gets a starter trained as ``make starter`` trains it, from the
-    committed font letters and the other folds' genuine drawings (a few minutes each).
-    Otherwise the shipped one judges every fold.
+    of these folds, each fold gets one trained from the other folds (:func:`starter_from`, a
+    few minutes each). Otherwise the shipped one judges every fold.
     """
-    from sanitizer.starter import LetterPictures, shipped_font_letters, train_starter
-
     if starter is None or not any(
         starter.was_trained_on(item.id) for fold in folds for item in fold
     ):
         return [starter for _ in folds]
-    letters = {alphabet: starter.classifiers[alphabet][0].labels[:-1]}
     out = []
     for k in range(len(folds)):
         others = [item for j, fold in enumerate(folds) if j != k for item in fold]
-        pictures = [
-            (item, picture)
-            for item in others
-            if item.kind == "genuine"
-            and (picture := letter_picture(decode_ink(item.png))) is not None
-        ]
-        drawn = LetterPictures(
-            np.stack([picture for _, picture in pictures]),
-            tuple(alphabet for _ in pictures),
-            tuple(item.letter for item, _ in pictures),
-            tuple(item.id for item, _ in pictures),
-        )
-        trained = train_starter(letters, shipped_font_letters(), drawn)
-        for other, classifiers in starter.classifiers.items():
-            if other != alphabet:
-                trained.classifiers[other] = classifiers
-                trained.letter_thresholds[other] = starter.letter_thresholds[other]
+        out.append(starter_from(starter, others, alphabet))
         print(f"fold {k + 1}/{len(folds)}: a starter trained without its writers")
-        out.append(trained)
     return out
+
+
+def starter_from(starter, drawings: list[Item], alphabet: str):
+    """A starter trained as ``make starter`` trains it, from the committed font letters and the
+    genuine ``drawings`` only, so it never saw any other writer; ``starter``'s other alphabets
+    are kept."""
+    from sanitizer.starter import LetterPictures, shipped_font_letters, train_starter
+
+    letters = {alphabet: starter.classifiers[alphabet][0].labels[:-1]}
+    pictures = [
+        (item, picture)
+        for item in drawings
+        if item.kind == "genuine" and (picture := letter_picture(decode_ink(item.png))) is not None
+    ]
+    drawn = LetterPictures(
+        np.stack([picture for _, picture in pictures]),
+        tuple(alphabet for _ in pictures),
+        tuple(item.letter for item, _ in pictures),
+        tuple(item.id for item, _ in pictures),
+    )
+    trained = train_starter(letters, shipped_font_letters(), drawn)
+    for other, classifiers in starter.classifiers.items():
+        if other != alphabet:
+            trained.classifiers[other] = classifiers
+            trained.letter_thresholds[other] = starter.letter_thresholds[other]
+    return trained
 
 
 def _score(package, models, alphabet: str, item: Item):

@@ -13,7 +13,6 @@ import numpy as np
 
 from .features import (
     FEATURE_NAMES,
-    STROKE_WIDTH,
     feature_vector,
     image_features,
     letter_descriptors,
@@ -21,6 +20,7 @@ from .features import (
     stroke_features,
 )
 from .image import InvalidDrawing, decode_ink
+from .limits import mark_reasons
 from .model import ModelSet, Sample
 from .model import fit_models as fit_models_with
 from .nonletters import NOT_A_LETTER
@@ -33,6 +33,7 @@ __all__ = [
     "Sample",
     "Verdict",
     "extract",
+    "mark_reasons",
     "fit_models",
     "score_drawing",
     "starter_model",
@@ -40,38 +41,11 @@ __all__ = [
 
 TAGGED_FEATURES = ("ink", "width", "height", "aspect", "cover", "thickness", "parts", "holes")
 
-# Absolute limits, valid whatever the model: a letter drawn with the collector's 15 px strokes
-# spans more than 15 % of the canvas, inks less than 30 % of it, is nowhere thicker than two
-# strokes side by side, and encloses at most a few regions (the 4,470 real Cyrillic and 179
-# Latin 2017 drawings span at least 29 %, ink at most 22 %, measure at most 22 px thick and
-# enclose at most 4 regions: 2 by design in В or Ф, more where sloppy strokes cross; letters of
-# regular-weight fonts measure 16-23 px). Dots and tiny marks fall below the first; filled
-# scribbles exceed the next two; doodles of wheels, windows and faces the last. "Filled" is
-# measured against the stroke width, not the box: a one-stroke I fills its own narrow box.
-MIN_SPAN = 0.15
-MAX_INK = 0.30
-MAX_THICKNESS = 2 * STROKE_WIDTH
-MAX_HOLES = 4
-
 
 def fit_models(samples: list[Sample], **options: Any) -> ModelSet:
     """:func:`sanitizer.model.fit_models` with the shipped starter (``starter=`` to give another)."""
     options.setdefault("starter", shipped_starter())
     return fit_models_with(samples, **options)
-
-
-def mark_reasons(features: dict[str, float]) -> list[str]:
-    """Reasons (``tiny``, ``ink-high``, ``filled``, ``many-holes``) a drawing is not a letter."""
-    reasons = []
-    if np.exp(max(features["width"], features["height"])) < MIN_SPAN:
-        reasons.append("tiny")
-    if np.exp(features["ink"]) > MAX_INK:
-        reasons.append("ink-high")
-    if features["thickness"] > MAX_THICKNESS:
-        reasons.append("filled")
-    if round(np.expm1(features["holes"])) > MAX_HOLES:
-        reasons.append("many-holes")
-    return reasons
 
 
 @dataclass

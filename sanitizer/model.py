@@ -312,6 +312,7 @@ def fit_models(
     starter: Starter | None = None,
     previous: ModelSet | None = None,
     warm_epochs: int = WARM_EPOCHS,
+    junk: Sequence[Sample] = (),
 ) -> ModelSet:
     """Fit a :class:`ModelSet` from samples; letters with fewer than ``min_drawings`` stay unfitted.
 
@@ -324,7 +325,10 @@ def fit_models(
     :mod:`sanitizer.nonletters` as one more class (at most :data:`NONLETTERS_PER_DRAWING` per
     drawing) and on distorted copies of both (:data:`TARGET_ROWS`). The hashes of the drawings
     they were trained on are kept in :attr:`ModelSet.members`, so that rescoring judges a
-    drawing by the classifier that never saw it.
+    drawing by the classifier that never saw it. ``junk`` are drawings known not to be
+    letters (the refit's screen finds them, :func:`sanitizer.sampling.screen`): the
+    classifiers learn them as not-a-letter, whatever letter they were sent as, and they are
+    members too.
 
     Alphabets the ``starter`` covers (:mod:`sanitizer.starter`) also learn from every drawn letter
     with fewer than 20 drawings, and from font pictures of each drawn letter, fewer as its
@@ -371,19 +375,25 @@ def fit_models(
         )
         fill_labels = np.array([labels.index(letter) for letter in fill_letters], dtype=np.int64)
         fill_descriptors = picture_descriptors(fill)
+        taught_junk = [s for s in junk if s.alphabet == alphabet] if len(nonletters) else []
+        junk_pictures = np.stack([s.picture for s in taught_junk]) if taught_junk else fill[:0]
+        junk_descriptors = picture_descriptors(junk_pictures)
+        fold_of_junk = np.array([fold_of(s.id) for s in taught_junk], dtype=np.int64)
         starts = warm_start(previous, alphabet, labels)
         epochs = warm_epochs if starts else (classifier_epochs or EPOCHS)
         folds = []
         for fold in range(FOLDS):
             train = np.flatnonzero(trainable & (fold_of_judged != fold))
             own = np.stack([judged[i].picture for i in train]) if len(train) else fill[:0]
+            junk_train = np.flatnonzero(fold_of_junk != fold)
+            junk_labels = np.full(len(junk_train), len(labels) - 1, dtype=np.int64)
             folds.append(
                 train_classifier(
-                    np.concatenate([own, fill]),
-                    np.concatenate([label_of_judged[train], fill_labels]),
+                    np.concatenate([own, junk_pictures[junk_train], fill]),
+                    np.concatenate([label_of_judged[train], junk_labels, fill_labels]),
                     labels,
                     seed=fold,
-                    known=[descriptors[train], fill_descriptors],
+                    known=[descriptors[train], junk_descriptors[junk_train], fill_descriptors],
                     nonletter_descriptors=nonletter_descriptors,
                     target_rows=classifier_rows,
                     epochs=epochs,
@@ -394,7 +404,7 @@ def fit_models(
         models.classifier_epochs[alphabet] = epochs + (
             previous.classifier_epochs[alphabet] if starts and previous else 0
         )
-        trained += group
+        trained += group + taught_junk
         models.letter_thresholds[alphabet] = _letter_threshold(folds, judged)
     shipped = starter.model if starter is not None else None
     for alphabet, starter_folds in (shipped.classifiers if shipped else {}).items():

@@ -101,23 +101,33 @@ MANY_LETTERS = 4
 MIN_SUPPORT = 3
 DOMINANCE = 1.5
 FLAGGED_STATUSES = frozenset({"suspicious", "invalid"})
+# What left the sample as a mark (sanitizer.limits) or as claimed-as-many is junk for certain,
+# and the letter classifiers learn it as not-a-letter: leaving the sample keeps a dash from
+# teaching the letters that it is one of them, but only learning it teaches them that it is
+# none. Each session gives at most JUNK_PER_SESSION of it, its lowest ids first, so that no
+# session can teach that a letter's shape is not a letter by sending it under other letters.
+JUNK_PER_SESSION = SESSION_CAP
 
 
 @dataclass(frozen=True)
 class Origin:
     """Where a sampled drawing came from: its session (``None`` if unknown, as for the 2017
-    drawings) and whether the sanitizer's tags flag it."""
+    drawings), whether the sanitizer's tags flag it, and whether they name a mark
+    (:data:`sanitizer.limits.MARK_REASONS`)."""
 
     session: str | None
     flagged: bool = False
+    marked: bool = False
 
 
 @dataclass
 class Screening:
-    """The samples a refit may learn from, and how many left the sample for each reason."""
+    """The samples a refit may learn from, how many left the sample for each reason, and the
+    junk it learns as not-a-letter (:data:`JUNK_PER_SESSION`)."""
 
     kept: list[Sample]
     left: dict[str, int] = field(default_factory=dict)
+    junk: list[Sample] = field(default_factory=list)
 
 
 def screen(
@@ -128,26 +138,35 @@ def screen(
     """The samples no single session can poison, from a refit's sample and the drawings' origins.
 
     Drawings the maintainer judged always stay (their verdicts decide). Of the others, in turn:
-    the drawings of mostly flagged sessions leave (``flagged-session``); near-identical
-    drawings claimed as many letters leave (``claimed-as-many``, :func:`claimed_as_many`); and
-    each session keeps at most its share of each letter (``session-share``), its drawings of
-    lowest id first. ``descriptors`` are the samples' :func:`sanitizer.features.picture_descriptors`
-    when the caller has them. A drawing of unknown session is its own session.
+    marks leave (``mark``: tagged with a reason of :data:`sanitizer.limits.MARK_REASONS`); the
+    drawings of mostly flagged sessions leave (``flagged-session``); near-identical drawings
+    claimed as many letters leave (``claimed-as-many``, :func:`claimed_as_many`); and each
+    session keeps at most its share of each letter (``session-share``), its drawings of lowest
+    id first. Marks and drawings claimed as many letters are also the screening's ``junk``, at
+    most :data:`JUNK_PER_SESSION` of each session. ``descriptors`` are the samples'
+    :func:`sanitizer.features.picture_descriptors` when the caller has them. A drawing of
+    unknown session is its own session.
     """
     samples = list(samples)
     session = [_session_of(s, origins) for s in samples]
     judged = np.array([s.verdict in ("ok", "rejected") for s in samples], dtype=bool)
+    origin = [origins.get(s.id, Origin(None)) for s in samples]
     left: dict[str, int] = {}
 
-    flagged_sessions = mostly_flagged_sessions(
-        (session[i], origins.get(s.id, Origin(None)).flagged) for i, s in enumerate(samples)
-    )
-    keep = judged | ~np.array([sess in flagged_sessions for sess in session], dtype=bool)
-    left["flagged-session"] = int((~keep).sum())
+    marked = np.array([o.marked for o in origin], dtype=bool) & ~judged
+    keep = ~marked
+    left["mark"] = int(marked.sum())
 
-    many = claimed_as_many(samples, session, descriptors) & ~judged & keep
+    flagged_sessions = mostly_flagged_sessions(
+        (session[i], o.flagged) for i, o in enumerate(origin)
+    )
+    in_flagged = np.array([sess in flagged_sessions for sess in session], dtype=bool)
+    left["flagged-session"] = int((keep & ~judged & in_flagged).sum())
+    keep &= judged | ~in_flagged
+
+    many = claimed_as_many(samples, session, descriptors) & ~judged
+    left["claimed-as-many"] = int((many & keep).sum())
     keep &= ~many
-    left["claimed-as-many"] = int(many.sum())
 
     by_letter: dict[tuple[str, str], list[int]] = {}
     for i in np.flatnonzero(keep & ~judged):
@@ -162,7 +181,13 @@ def screen(
                 keep[i] = False
                 capped += 1
     left["session-share"] = capped
-    return Screening([s for s, k in zip(samples, keep, strict=True) if k], left)
+    junk: list[Sample] = []
+    given: dict[str, int] = {}
+    for i in sorted(np.flatnonzero(marked | many), key=lambda i: samples[i].id):
+        given[session[i]] = given.get(session[i], 0) + 1
+        if given[session[i]] <= JUNK_PER_SESSION:
+            junk.append(samples[i])
+    return Screening([s for s, k in zip(samples, keep, strict=True) if k], left, junk)
 
 
 def _session_of(sample: Sample, origins: Mapping[str, Origin]) -> str:

@@ -146,15 +146,21 @@ ORIGIN_READERS = 32
 
 
 def _origin(store: Storage, ref: DrawingRef) -> Any:
-    """The drawing's :class:`sanitizer.sampling.Origin`: its record's session, its tags' status."""
+    """The drawing's :class:`sanitizer.sampling.Origin`: its record's session, its tags' status
+    and reasons."""
+    from sanitizer.limits import MARK_REASONS
     from sanitizer.sampling import FLAGGED_STATUSES, Origin
 
     session = (_record(store, ref) or {}).get("session")
     try:
-        status = store.get_tags(ref.png_key).get("status")
+        tags = store.get_tags(ref.png_key)
     except NotFound:
-        status = None
-    return Origin(session if isinstance(session, str) else None, status in FLAGGED_STATUSES)
+        tags = {}
+    return Origin(
+        session if isinstance(session, str) else None,
+        tags.get("status") in FLAGGED_STATUSES,
+        bool(MARK_REASONS & set(tags.get("reasons", "").split())),
+    )
 
 
 def sample_start(store: Storage) -> str:
@@ -419,8 +425,14 @@ def run_refit(
                 strict=True,
             )
         )
-    samples = screen(samples, origins).kept
-    fresh = fit_models(samples, previous=plan.previous, version=plan.version, **fit_options)
+    screened = screen(samples, origins)
+    fresh = fit_models(
+        screened.kept,
+        previous=plan.previous,
+        version=plan.version,
+        junk=screened.junk,
+        **fit_options,
+    )
     fresh.sample_digests = {a: plan.digests[a] for a in plan.refitted}
     kept = [ref for a, refs in plan.refs.items() if a not in plan.refitted for ref in refs]
     kept_members = np.unique(np.array([id_hash(ref.id) for ref in kept], dtype=np.uint32))
