@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from .gaussian import (
     threshold_by_quantile,
 )
 from .nonletters import NOT_A_LETTER, choose_nonletters, hand_drawn_nonletters, nonletter_pictures
+from .parallel import fork_map
 
 # Version 4: the letter classifiers have a not-a-letter class (the last label, NOT_A_LETTER).
 FORMAT = "comnist-sanitizer/4"
@@ -313,6 +314,7 @@ def fit_models(
     previous: ModelSet | None = None,
     warm_epochs: int = WARM_EPOCHS,
     junk: Sequence[Sample] = (),
+    processes: int | None = None,
 ) -> ModelSet:
     """Fit a :class:`ModelSet` from samples; letters with fewer than ``min_drawings`` stay unfitted.
 
@@ -329,6 +331,9 @@ def fit_models(
     letters (the refit's screen finds them, :func:`sanitizer.sampling.screen`): the
     classifiers learn them as not-a-letter, whatever letter they were sent as, and they are
     members too.
+
+    The classifiers of every alphabet train at once on ``processes`` forked processes (default:
+    every CPU, :func:`sanitizer.parallel.fork_map`); each is the same as trained alone.
 
     Alphabets the ``starter`` covers (:mod:`sanitizer.starter`) also learn from every drawn letter
     with fewer than 20 drawings, and from font pictures of each drawn letter, fewer as its
@@ -348,6 +353,8 @@ def fit_models(
     trained: list[Sample] = []
     nonletters = nonletter_pictures()
     nonletter_descriptors = picture_descriptors(nonletters)
+    tasks: list[Callable[[], LetterClassifier]] = []
+    fitted: dict[str, list[Sample]] = {}
     for alphabet in sorted({a for a, _ in models.letters}):
         judged = [s for (a, _), g in by_letter.items() if a == alphabet for s in g]
         started = starter is not None and alphabet in starter.alphabets
@@ -368,43 +375,54 @@ def fit_models(
             continue
         if len(nonletters):
             labels.append(NOT_A_LETTER)
-        descriptors = picture_descriptors(np.stack([s.picture for s in judged]))
-        fold_of_judged = np.array([fold_of(s.id) for s in judged])
-        label_of_judged = np.array(
-            [labels.index(s.letter) if s.letter in labels else -1 for s in judged]
-        )
-        fill_labels = np.array([labels.index(letter) for letter in fill_letters], dtype=np.int64)
-        fill_descriptors = picture_descriptors(fill)
+        own = np.stack([s.picture for s in judged])[trainable]
         taught_junk = [s for s in junk if s.alphabet == alphabet] if len(nonletters) else []
         junk_pictures = np.stack([s.picture for s in taught_junk]) if taught_junk else fill[:0]
-        junk_descriptors = picture_descriptors(junk_pictures)
-        fold_of_junk = np.array([fold_of(s.id) for s in taught_junk], dtype=np.int64)
+        parts = (
+            FoldPictures(
+                own,
+                np.array([labels.index(s.letter) for s in group], dtype=np.int64),
+                picture_descriptors(own),
+                np.array([fold_of(s.id) for s in group], dtype=np.int64),
+            ),
+            FoldPictures(
+                junk_pictures,
+                np.full(len(taught_junk), len(labels) - 1, dtype=np.int64),
+                picture_descriptors(junk_pictures),
+                np.array([fold_of(s.id) for s in taught_junk], dtype=np.int64),
+            ),
+            FoldPictures(
+                fill,
+                np.array([labels.index(letter) for letter in fill_letters], dtype=np.int64),
+                picture_descriptors(fill),
+                np.full(len(fill), -1, dtype=np.int64),
+            ),
+        )
         starts = warm_start(previous, alphabet, labels)
         epochs = warm_epochs if starts else (classifier_epochs or EPOCHS)
-        folds = []
-        for fold in range(FOLDS):
-            train = np.flatnonzero(trainable & (fold_of_judged != fold))
-            own = np.stack([judged[i].picture for i in train]) if len(train) else fill[:0]
-            junk_train = np.flatnonzero(fold_of_junk != fold)
-            junk_labels = np.full(len(junk_train), len(labels) - 1, dtype=np.int64)
-            folds.append(
-                train_classifier(
-                    np.concatenate([own, junk_pictures[junk_train], fill]),
-                    np.concatenate([label_of_judged[train], junk_labels, fill_labels]),
-                    labels,
-                    seed=fold,
-                    known=[descriptors[train], junk_descriptors[junk_train], fill_descriptors],
-                    nonletter_descriptors=nonletter_descriptors,
-                    target_rows=classifier_rows,
-                    epochs=epochs,
-                    start=starts[fold] if starts else None,
-                )
+        tasks += [
+            partial(
+                train_fold,
+                parts,
+                labels,
+                fold,
+                nonletter_descriptors=nonletter_descriptors,
+                target_rows=classifier_rows,
+                epochs=epochs,
+                start=starts[fold] if starts else None,
             )
-        models.classifiers[alphabet] = folds
+            for fold in range(FOLDS)
+        ]
         models.classifier_epochs[alphabet] = epochs + (
             previous.classifier_epochs[alphabet] if starts and previous else 0
         )
         trained += group + taught_junk
+        fitted[alphabet] = judged
+    # Every alphabet's folds at once, on every CPU there is: the same classifiers as one by one.
+    classifiers = fork_map(lambda task: task(), tasks, processes)
+    for i, (alphabet, judged) in enumerate(fitted.items()):
+        folds = classifiers[i * FOLDS : (i + 1) * FOLDS]
+        models.classifiers[alphabet] = folds
         models.letter_thresholds[alphabet] = _letter_threshold(folds, judged)
     shipped = starter.model if starter is not None else None
     for alphabet, starter_folds in (shipped.classifiers if shipped else {}).items():
@@ -416,6 +434,40 @@ def fit_models(
             )
     models.members = np.unique(np.array([id_hash(s.id) for s in trained], dtype=np.uint32))
     return models
+
+
+@dataclass(frozen=True)
+class FoldPictures:
+    """Training pictures with their label indices, descriptors and cross-fitting folds
+    (:func:`fold_of`; -1 for pictures every fold learns from, such as the starter's fill)."""
+
+    pictures: np.ndarray
+    labels: np.ndarray
+    descriptors: np.ndarray
+    folds: np.ndarray
+
+    def outside(self, fold: int) -> FoldPictures:
+        """The pictures the classifier of ``fold`` learns from: those not in that fold."""
+        keep = self.folds != fold
+        return FoldPictures(
+            self.pictures[keep], self.labels[keep], self.descriptors[keep], self.folds[keep]
+        )
+
+
+def train_fold(
+    parts: Sequence[FoldPictures], labels: list[str], fold: int, **options: Any
+) -> LetterClassifier:
+    """The classifier of ``fold``: :func:`train_classifier` on the ``parts`` outside it, joined
+    in order and seeded by the fold. Its rows are built where it trains, one fold at a time."""
+    chosen = [part.outside(fold) for part in parts]
+    return train_classifier(
+        np.concatenate([part.pictures for part in chosen]),
+        np.concatenate([part.labels for part in chosen]),
+        labels,
+        seed=fold,
+        known=[part.descriptors for part in chosen],
+        **options,
+    )
 
 
 def train_classifier(
