@@ -57,6 +57,10 @@ SAFETY_MARGIN_MS = 60_000
 # The late count runs first, for at most this long: it is never starved by the refit, and never
 # starves it (a refit of 1,000 drawings a letter takes under half of the 900 s).
 COUNT_BUDGET_MS = 120_000
+# The refit decodes the drawings its sample cache lacks for at most this long, then fits in
+# what is left of its half of the invocation (docs/sanitizer.md#the-daily-loop): a sample too
+# large to decode in one run is decoded over several, and fitted by the run that finishes it.
+DECODE_BUDGET_MS = 180_000
 # Rescore invocations running at once, at most: the event source mapping's maximum concurrency.
 RESCORE_CONCURRENCY = 20
 
@@ -191,20 +195,30 @@ def refit_and_rescore(event: CloudWatchEvent) -> dict[str, Any]:
         store, intake.utc_now(), lambda: started - remaining_ms() > COUNT_BUDGET_MS
     )
     stats.rebuild_summary(store)
-    outcome = sanitizing.refit_outcome(store)
+    refit_started = remaining_ms()
+    outcome = sanitizing.refit_outcome(
+        store, should_stop=lambda: refit_started - remaining_ms() > DECODE_BUDGET_MS
+    )
     sent = sanitizing.enqueue_rescore(
         store, queues.rescore_sender(store), should_stop=lambda: remaining_ms() < SAFETY_MARGIN_MS
     )
+    if not outcome.complete:
+        refit = f"unchanged, {outcome.decoded} drawings decoded for the next refit"
+    elif outcome.refitted:
+        refit = f"refitted {', '.join(outcome.refitted)}"
+    else:
+        refit = "unchanged"
     app.log.info(
         "model %s (%s), %d counted late, rescore %s",
-        outcome.model.version,
-        f"refitted {', '.join(outcome.refitted)}" if outcome.refitted else "unchanged",
+        outcome.model.version if outcome.model is not None else "none",
+        refit,
         recounted,
         json.dumps(sent),
     )
     return {
-        "model": outcome.model.version,
+        "model": outcome.model.version if outcome.model is not None else None,
         "refitted": outcome.refitted,
+        "refit_complete": outcome.complete,
         "rescore": sent,
         "counted_late": recounted,
     }

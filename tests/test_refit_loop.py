@@ -12,7 +12,13 @@ from test_sanitizer import drawing_id, letter_png, scribble_png
 from test_sanitizer_jobs import fill, put_drawing
 
 from chalicelib import config, events, queues, sanitizing, stats
-from chalicelib.keys import MODELS_CURRENT_KEY, RESCORE_CURSOR_KEY, STATS_SUMMARY_KEY, DrawingRef
+from chalicelib.keys import (
+    MODELS_CURRENT_KEY,
+    RESCORE_CURSOR_KEY,
+    SAMPLE_START_KEY,
+    STATS_SUMMARY_KEY,
+    DrawingRef,
+)
 from chalicelib.storage import LocalStorage, S3Storage
 from sanitizer.model import WARM_EPOCHS
 
@@ -218,3 +224,28 @@ def test_a_decoded_sample_from_other_decoding_code_is_decoded_again(store, monke
     monkeypatch.setattr("sanitizer.model.extraction_fingerprint", lambda: "other decoding")
     assert sanitizing.plan_refit(store, **FAST).to_decode == len(refs) + 1
     assert added.png_key not in sanitizing._read_cache(store, "latin")
+
+
+def test_a_refit_stopped_at_its_decoding_deadline_keeps_what_it_decoded_and_the_next_finishes(
+    store, monkeypatch, tmp_path
+):
+    refs = fill(store, per_letter=22)
+    monkeypatch.setattr(sanitizing, "DECODE_CHUNK", 30)
+    stopped = sanitizing.refit_outcome(store, should_stop=lambda: True, **FAST)
+    assert not stopped.complete and not stopped.changed and stopped.refitted == []
+    assert stopped.decoded == 30, "one chunk, then the deadline"
+    assert stopped.model is None and model_versions(store) == set(), "nothing fitted"
+    plan = sanitizing.plan_refit(store, **FAST)
+    assert plan.to_decode == len(refs) - 30, "the next refit decodes only the rest"
+
+    finished = sanitizing.refit_outcome(store, **FAST)
+    assert finished.complete and finished.changed and finished.decoded == len(refs) - 30
+    # The same model as a refit that decoded everything at once.
+    whole = LocalStorage(tmp_path / "whole")
+    fill(whole, per_letter=22)
+    whole.put_json(SAMPLE_START_KEY, store.get_json(SAMPLE_START_KEY))
+    at_once = sanitizing.refit_outcome(whole, **FAST)
+    assert at_once.model.version == finished.model.version
+    assert at_once.model.to_json().replace(at_once.model.created.encode(), b"") == (
+        finished.model.to_json().replace(finished.model.created.encode(), b"")
+    )

@@ -227,12 +227,15 @@ class RefitPlan:
 
 @dataclass
 class RefitOutcome:
-    """The model in force after a refit, whether it is new, what was fitted and decoded."""
+    """The model in force after a refit, whether it is new, what was fitted and decoded, and
+    whether the refit was done or stopped decoding at its deadline."""
 
     model: Any
     changed: bool
     refitted: list[str]
     decoded: int
+    # False when decoding stopped at its deadline: what was decoded is kept for the next refit.
+    complete: bool = True
 
 
 def _judged(store: Storage) -> set[DrawingRef]:
@@ -374,12 +377,21 @@ def estimated_refit_seconds(plan: RefitPlan, fit_options: dict[str, Any] | None 
 
 
 def run_refit(
-    store: Storage, plan: RefitPlan, *, workers: int = 8, **fit_options: Any
+    store: Storage,
+    plan: RefitPlan,
+    *,
+    workers: int = 8,
+    should_stop: Callable[[], bool] | None = None,
+    **fit_options: Any,
 ) -> RefitOutcome:
     """Carry out ``plan``: decode what the sample cache lacks, fit the changed alphabets
     (warm-started from the model in force), keep the rest of it; store and make current.
 
     A version already stored (the same inputs fitted before) is made current without fitting.
+    Decoding goes in chunks of :data:`DECODE_CHUNK` drawings over every CPU
+    (:func:`sanitizer.parallel.fork_map`); once ``should_stop()`` is true after a chunk, it
+    stops, keeps what it decoded in the sample cache and fits nothing: the next refit goes on
+    from there. A refit too large for one invocation is finished by the next, never killed.
     """
     import numpy as np
 
@@ -399,21 +411,24 @@ def run_refit(
         for ref in plan.refs[alphabet]
         if ref.png_key not in plan.cached[alphabet]
     ]
-    with ThreadPoolExecutor(workers) as pool:
-        decoded = dict(
-            zip(missing, pool.map(lambda ref: _decoded(store, ref), missing), strict=True)
-        )
+    decoded = decode_drawings(store, missing, workers=workers, should_stop=should_stop)
     samples = []
     for alphabet in plan.refitted:
         entries = {}
         for ref in plan.refs[alphabet]:
-            entry = decoded[ref] if ref in decoded else plan.cached[alphabet][ref.png_key]
-            entries[ref.png_key] = entry
-            if entry is not None:
-                features, picture = entry
+            if ref in decoded:
+                entries[ref.png_key] = decoded[ref]
+            elif ref.png_key in plan.cached[alphabet]:
+                entries[ref.png_key] = plan.cached[alphabet][ref.png_key]
+            else:
+                continue
+            if entries[ref.png_key] is not None:
+                features, picture = entries[ref.png_key]
                 verdict = plan.verdicts.get(ref)
                 samples.append(Sample(ref.id, ref.alphabet, ref.letter, features, picture, verdict))
         _write_cache(store, alphabet, entries)
+    if len(decoded) < len(missing):
+        return RefitOutcome(plan.previous, False, [], len(decoded), complete=False)
     # Screened after the cache: a drawing's session never changes, but its tags do. Two small
     # reads a sampled drawing (its record and its tags) that wait on the network, not the CPU:
     # at 59,000 drawings and about 25 ms a request, 32 threads take about 90 s.
@@ -447,13 +462,55 @@ def _make_current(store: Storage, version: str) -> None:
     store.put_json(MODELS_CURRENT_KEY, {"version": version, "key": model_key(version)})
 
 
-def _decoded(store: Storage, ref: DrawingRef) -> Any:
-    """``(features, picture)`` of one drawing, or ``None`` if it is blank, invalid or gone."""
+# Drawings read, then decoded on every CPU, at a time: about 40 MB of PNGs in memory, and a
+# deadline is checked between chunks (a chunk decodes in about 30 CPU-seconds).
+DECODE_CHUNK = 5000
+
+
+def decode_drawings(
+    store: Storage,
+    refs: list[DrawingRef],
+    *,
+    workers: int = 8,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[DrawingRef, Any]:
+    """``(features, picture)`` of each drawing, or ``None`` if it is blank, invalid or gone.
+
+    Each chunk of :data:`DECODE_CHUNK` is read by ``workers`` threads (waiting on storage) and
+    decoded by forked processes (Python decodes on one CPU a process). Stops before the next
+    chunk once ``should_stop()`` is true: drawings not reached are absent from the result.
+    """
+    from sanitizer.parallel import fork_map
+
+    decoded: dict[DrawingRef, Any] = {}
+    for begin in range(0, len(refs), DECODE_CHUNK):
+        if begin and should_stop is not None and should_stop():
+            break
+        chunk = refs[begin : begin + DECODE_CHUNK]
+        with ThreadPoolExecutor(workers) as pool:
+            pngs = list(pool.map(lambda ref: _png_or_none(store, ref), chunk))
+        entries = fork_map(_decoded, list(zip(chunk, pngs, strict=True)))
+        decoded.update(zip(chunk, entries, strict=True))
+    return decoded
+
+
+def _png_or_none(store: Storage, ref: DrawingRef) -> bytes | None:
+    try:
+        return store.get(ref.png_key).data
+    except NotFound:
+        return None
+
+
+def _decoded(item: tuple[DrawingRef, bytes | None]) -> Any:
+    """``(features, picture)`` of one drawing's PNG, or ``None`` if blank, invalid or gone."""
     from sanitizer import extract
 
+    ref, png = item
+    if png is None:
+        return None
     try:
-        sample = extract(store.get(ref.png_key).data, ref.id, ref.alphabet, ref.letter)
-    except (ValueError, NotFound):
+        sample = extract(png, ref.id, ref.alphabet, ref.letter)
+    except ValueError:
         return None
     return None if sample is None else (sample.features, sample.picture)
 
@@ -465,9 +522,10 @@ def refit_outcome(
     progress: Callable[[int], None] | None = None,
     per_letter: int | None = None,
     alphabets_wanted: Iterable[str] | None = None,
+    should_stop: Callable[[], bool] | None = None,
     **fit_options: Any,
 ) -> RefitOutcome:
-    """:func:`plan_refit`, then :func:`run_refit`."""
+    """:func:`plan_refit`, then :func:`run_refit` (``should_stop``: its decoding deadline)."""
     plan = plan_refit(
         store,
         workers=workers,
@@ -476,7 +534,7 @@ def refit_outcome(
         alphabets_wanted=alphabets_wanted,
         **fit_options,
     )
-    return run_refit(store, plan, workers=workers, **fit_options)
+    return run_refit(store, plan, workers=workers, should_stop=should_stop, **fit_options)
 
 
 def refit(store: Storage, **options: Any) -> Any:
