@@ -210,11 +210,18 @@ def add_contributors_arguments(parser: argparse.ArgumentParser, default: Any = N
         "--data", type=Path, default=default, help="local store directory (default ./data)"
     )
     group.add_argument("--contributors-bucket", default=default, help="the contributors bucket")
+    add_page_arguments(parser, default, " (default build/site with --data)")
+
+
+def add_page_arguments(
+    parser: argparse.ArgumentParser, default: Any = None, note: str = ""
+) -> None:
+    """``--site`` and ``--site-bucket``: where a command that changes names publishes the page."""
     parser.add_argument(
         "--site",
         type=Path,
         default=default,
-        help="a local built site whose contributors page to publish (default build/site with --data)",
+        help=f"a local built site whose contributors page to publish{note}",
     )
     parser.add_argument(
         "--site-bucket", default=default, help="the site bucket whose contributors page to publish"

@@ -46,7 +46,13 @@ from chalicelib.limits import LIMITS_PREFIX
 from chalicelib.stats import uncount_drawing
 from chalicelib.storage import LocalStorage, NotFound, S3Storage, Storage
 
-from .contributors import APPROVED, Contributor, publish_page, read_contributors
+from .contributors import (
+    APPROVED,
+    Contributor,
+    add_page_arguments,
+    publish_page,
+    read_contributors,
+)
 from .progress import Progress
 
 log = logging.getLogger(__name__)
@@ -282,13 +288,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stores.add_argument("--data", type=Path, default=None, help="local store (default ./data)")
     stores.add_argument("--bucket", default=None, help="the drawings bucket")
     parser.add_argument("--contributors-bucket", default=None, help="the contributors bucket")
-    parser.add_argument(
-        "--site",
-        type=Path,
-        default=None,
-        help="a local built site whose contributors page to publish",
-    )
-    parser.add_argument(
-        "--site-bucket", default=None, help="the site bucket whose contributors page to publish"
-    )
+    add_page_arguments(parser)
     parser.set_defaults(run=run_forget)
