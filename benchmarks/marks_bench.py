@@ -11,7 +11,8 @@ from the fonts and the fifth fold only, so it never saw these writers. Then the 
 training) and a rescore, twice on copies of the same store: with the screen's junk learned as
 not-a-letter (the refit as shipped), and without (``JUNK_PER_SESSION = 0``, the baseline). It
 prints the marks, doodles and genuine drawings flagged on arrival and after each refit, with
-the refits' CPU seconds.
+the refits' CPU seconds, and how much new junk (as many marks and doodles again, never stored)
+the starter and each refit's model flag.
 """
 
 from __future__ import annotations
@@ -104,6 +105,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(keys['doodles'])} doodles ({junk / (junk + len(keys['genuine'])):.1%} junk)"
         )
         report("on arrival (starter)", store, keys, kinds)
+        # New junk, never stored: what each model makes of marks and doodles it never saw.
+        letters = sorted({item.letter for item in genuine})
+        unseen = [
+            (kind, letter, png)
+            for letter in letters
+            for kind, png in [(shape.__name__, render_png(shape(rng), 300, 300)) for shape in MARKS]
+            + [("doodle", render_doodle(strokes)) for strokes in rng.sample(doodles, 2)]
+        ]
+        report_unseen("new junk, by the starter", sanitizing.model_in_force(store), unseen)
         baseline = Path(tmp) / "baseline"
         shutil.copytree(shipped, baseline)
         shipped_junk = sampling.JUNK_PER_SESSION
@@ -114,12 +124,26 @@ def main(argv: list[str] | None = None) -> int:
             sampling.JUNK_PER_SESSION = junk_per_session
             copy = LocalStorage(root)
             started = cpu_seconds()
-            sanitizing.refit(copy)
+            model = sanitizing.refit(copy)
             seconds = cpu_seconds() - started
             sanitizing.rescore(copy, resume=False)
             report(f"{name}, {seconds:.0f} s CPU", copy, keys, kinds)
+            report_unseen("new junk, by that refit", model, unseen)
         sampling.JUNK_PER_SESSION = shipped_junk
     return 0
+
+
+def report_unseen(title: str, model, unseen: list[tuple[str, str, bytes]]) -> None:
+    """The new junk of each kind that ``model`` flags, claimed as the letter it was drawn for."""
+    caught: dict[str, list[int]] = {}
+    for n, (kind, letter, png) in enumerate(unseen):
+        verdict = sanitizer.score_drawing(
+            png, None, model, alphabet=ALPHABET, letter=letter, drawing_id=f"unseen-{n}"
+        )
+        tally = caught.setdefault(kind, [0, 0])
+        tally[0] += verdict.status in ("suspicious", "invalid")
+        tally[1] += 1
+    print(f"{title}: flagged " + ", ".join(f"{k} {c}/{t}" for k, (c, t) in caught.items()))
 
 
 def new_id(rng: random.Random) -> str:

@@ -24,8 +24,9 @@ the 2 % new drawings for real. A cold refit at this size is modelled
 (:func:`sanitizer.model.fit_cost`, from the constants this benchmark measures) unless
 ``--steps full-cold`` asks for it (about 12 CPU-minutes).
 
-Each step runs in its own process: CPU seconds (every thread's, ``resource.getrusage``) and the
-process's peak resident memory are its own.
+Each step runs in its own process: CPU seconds (every thread's and every forked process's,
+``resource.getrusage``) and peak memory (the proportional set sizes of the step's process and
+the processes it forks, sampled) are its own.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -71,17 +73,58 @@ def cpu_seconds() -> float:
     )
 
 
-def peak_mb() -> float:
-    """Peak resident memory: this process's, plus its largest forked process's for each CPU.
+class MemoryWatch:
+    """The peak memory of this process and the processes it forks, sampled every 0.2 s.
 
-    Forked processes (one a CPU at once) share their parent's pages until they write them, so
-    this is an upper bound of what the function holds at once.
+    Proportional set sizes (Linux ``smaps_rollup``): a page that forked processes still share
+    with their parent counts once, as it does against a Lambda function's memory.
     """
-    from sanitizer.parallel import available_cpus
 
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    forked = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + available_cpus() * forked) / 1024
+    def __init__(self) -> None:
+        self.peak_kb = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> MemoryWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_kb / 1024
+
+    def _watch(self) -> None:
+        while True:
+            self.peak_kb = max(self.peak_kb, sum(map(_pss_kb, _tree(os.getpid()))))
+            if self._done.wait(0.2):
+                return
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children = task.read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found += _tree(int(child))
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def real_drawings(samples: Path) -> list[tuple[str, str, str, bytes]]:
@@ -137,13 +180,14 @@ def refit_step(root: Path) -> dict:
     store = LocalStorage(root)
     before = cpu_seconds()
     start = time.perf_counter()
-    plan = sanitizing.plan_refit(store)
-    estimate = sanitizing.estimated_refit_seconds(plan)
-    outcome = sanitizing.run_refit(store, plan)
+    with MemoryWatch() as memory:
+        plan = sanitizing.plan_refit(store)
+        estimate = sanitizing.estimated_refit_seconds(plan)
+        outcome = sanitizing.run_refit(store, plan)
     return {
         "cpu": cpu_seconds() - before,
         "wall": time.perf_counter() - start,
-        "peak_mb": peak_mb(),
+        "peak_mb": memory.peak_mb,
         "estimate": estimate,
         "decoded": outcome.decoded,
         "refitted": outcome.refitted,
@@ -313,8 +357,11 @@ def main() -> None:
         if step == "full-warm":
             add_new(args.work / "full", args.samples, NEW_SHARE, seed=3)
         if step == "full-cold":
-            for cache in (args.work / "full" / "models").glob("samples/*.npz"):
-                cache.unlink()
+            # Nothing of a previous refit: no decoded sample, no model in force or stored.
+            for kept in (args.work / "full" / "models").glob("samples/*.npz"):
+                kept.unlink()
+            for kept in (args.work / "full" / "models").glob("m*.json"):
+                kept.unlink()
             (args.work / "full" / "models" / "current.json").unlink(missing_ok=True)
         figures[step] = run_step(args, step)
         if step == "rescore":

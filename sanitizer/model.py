@@ -328,9 +328,9 @@ def fit_models(
     drawing) and on distorted copies of both (:data:`TARGET_ROWS`). The hashes of the drawings
     they were trained on are kept in :attr:`ModelSet.members`, so that rescoring judges a
     drawing by the classifier that never saw it. ``junk`` are drawings known not to be
-    letters (the refit's screen finds them, :func:`sanitizer.sampling.screen`): the
-    classifiers learn them as not-a-letter, whatever letter they were sent as, and they are
-    members too.
+    letters (the refit's screen finds them, :func:`sanitizer.sampling.screen`): every fold's
+    classifier learns them as not-a-letter, whatever letter they were sent as, so they are
+    not members: all the classifiers judge them, as they judge a new drawing.
 
     The classifiers of every alphabet train at once on ``processes`` forked processes (default:
     every CPU, :func:`sanitizer.parallel.fork_map`); each is the same as trained alone.
@@ -385,11 +385,12 @@ def fit_models(
                 picture_descriptors(own),
                 np.array([fold_of(s.id) for s in group], dtype=np.int64),
             ),
+            # The screen's junk, in every fold: no classifier is left to judge it as unseen.
             FoldPictures(
                 junk_pictures,
                 np.full(len(taught_junk), len(labels) - 1, dtype=np.int64),
                 picture_descriptors(junk_pictures),
-                np.array([fold_of(s.id) for s in taught_junk], dtype=np.int64),
+                np.full(len(taught_junk), -1, dtype=np.int64),
             ),
             FoldPictures(
                 fill,
@@ -416,7 +417,7 @@ def fit_models(
         models.classifier_epochs[alphabet] = epochs + (
             previous.classifier_epochs[alphabet] if starts and previous else 0
         )
-        trained += group + taught_junk
+        trained += group
         fitted[alphabet] = judged
     # Every alphabet's folds at once, on every CPU there is: the same classifiers as one by one.
     classifiers = fork_map(lambda task: task(), tasks, processes)
