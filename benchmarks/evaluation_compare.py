@@ -5,7 +5,8 @@
 Each ``DIR`` is an evaluation's ``--out`` folder (its ``evaluation.json``); ``NAME`` heads its
 column, for instance ``before-0=build/eval-before-0 after-0=build/eval-after-0``. Printed for
 the final detector of each: F1, precision and recall overall and per junk kind, genuine
-drawings flagged, the worst letter's false-positive rate, and the pools' recalls.
+drawings flagged, the worst letter's false-positive rate, the pools' recalls and the F1 of
+the mix with the pools' recalls (the README's table).
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ def figures(result: dict) -> dict[str, str]:
         for kind in ("doodle", "wrong-letter"):
             p = pool[kind]
             cells[f"pool: {kind}s caught"] = f"{p['caught']} of {p['trials']} ({p['recall']:.3f})"
+        m = pool["overall"]
+        cells["mix with the pools' recalls: F1"] = (
+            f"{m['f1']:.3f} ({m['precision']:.3f} / {m['recall']:.3f})"
+        )
     return cells
 
 
