@@ -22,7 +22,7 @@ one); the previous refit's decoded sample is synthesised the same way, and its c
 the ``sample`` step's, so nothing has to be trained to set it up. Its ``warm`` refit decodes
 the 2 % new drawings for real. A cold refit at this size is modelled
 (:func:`sanitizer.model.fit_cost`, from the constants this benchmark measures) unless
-``--steps full-cold`` asks for it (about 12 CPU-minutes).
+``--steps full-cold`` asks for it (about 11 CPU-minutes, 6 minutes on two CPUs).
 
 Each step runs in its own process: CPU seconds (every thread's and every forked process's,
 ``resource.getrusage``) and peak memory (the proportional set sizes of the step's process and

@@ -59,9 +59,9 @@ SAFETY_MARGIN_MS = 60_000
 COUNT_BUDGET_MS = 120_000
 # The refit decodes the drawings its sample cache lacks for at most this long, then fits: a
 # sample too large to decode in one run is decoded over several, and fitted by the run that
-# finishes it. A refit from nothing at 1,000 drawings a letter (59,000) decodes in about 3.5
-# minutes and fits in about 3.7 on the function's 1.7 vCPU (benchmarks/scheduled_loop_bench.py),
-# so it fits one run beside the late count.
+# finishes it. A refit from nothing at 1,000 drawings a letter (59,000), decoding included,
+# takes about 7.2 minutes on the function's 1.7 vCPU (modelled from 369 s on two CPUs,
+# benchmarks/scheduled_loop_bench.py), so it fits one run beside the late count.
 DECODE_BUDGET_MS = 240_000
 # Rescore invocations running at once, at most: the event source mapping's maximum concurrency.
 RESCORE_CONCURRENCY = 20
