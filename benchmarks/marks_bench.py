@@ -45,6 +45,7 @@ from comnist.evaluation import (  # noqa: E402
     starter_from,
 )
 from sanitizer import sampling  # noqa: E402
+from sanitizer.sampling import FLAGGED_STATUSES  # noqa: E402
 
 ALPHABET = "cyrillic"
 MARKS = (dot, dash, scribble)
@@ -66,7 +67,7 @@ def store_drawing(store, letter: str, drawing_id: str, png: bytes, session: str 
 
 
 def flagged(store, keys: list[str]) -> int:
-    return sum(store.get_tags(key).get("status") in ("suspicious", "invalid") for key in keys)
+    return sum(store.get_tags(key).get("status") in FLAGGED_STATUSES for key in keys)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,7 +142,7 @@ def report_unseen(title: str, model, unseen: list[tuple[str, str, bytes]]) -> No
             png, None, model, alphabet=ALPHABET, letter=letter, drawing_id=f"unseen-{n}"
         )
         tally = caught.setdefault(kind, [0, 0])
-        tally[0] += verdict.status in ("suspicious", "invalid")
+        tally[0] += verdict.status in FLAGGED_STATUSES
         tally[1] += 1
     print(f"{title}: flagged " + ", ".join(f"{k} {c}/{t}" for k, (c, t) in caught.items()))
 
@@ -156,7 +157,7 @@ def report(title: str, store, keys: dict[str, list[str]], kinds: dict[str, str])
     print(f"{title}: flagged " + ", ".join(parts), flush=True)
     for key in keys["marks"]:
         tags = store.get_tags(key)
-        if tags.get("status") not in ("suspicious", "invalid"):
+        if tags.get("status") not in FLAGGED_STATUSES:
             letter = parse_drawing_key(key).letter
             print(
                 f"  let through: a {kinds[key]} sent as {letter}, P(letter) {tags.get('letter_p')}"

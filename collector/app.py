@@ -204,6 +204,7 @@ def refit_and_rescore(event: CloudWatchEvent) -> dict[str, Any]:
     sent = sanitizing.enqueue_rescore(
         store, queues.rescore_sender(store), should_stop=lambda: remaining_ms() < SAFETY_MARGIN_MS
     )
+    version = outcome.model.version if outcome.model is not None else None
     if not outcome.complete:
         refit = f"unchanged, {outcome.decoded} drawings decoded for the next refit"
     elif outcome.refitted:
@@ -212,13 +213,13 @@ def refit_and_rescore(event: CloudWatchEvent) -> dict[str, Any]:
         refit = "unchanged"
     app.log.info(
         "model %s (%s), %d counted late, rescore %s",
-        outcome.model.version if outcome.model is not None else "none",
+        version or "none",
         refit,
         recounted,
         json.dumps(sent),
     )
     return {
-        "model": outcome.model.version if outcome.model is not None else None,
+        "model": version,
         "refitted": outcome.refitted,
         "refit_complete": outcome.complete,
         "rescore": sent,

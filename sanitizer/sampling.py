@@ -174,20 +174,29 @@ def screen(
     capped = 0
     for members in by_letter.values():
         cap = max(SESSION_CAP, math.floor(SESSION_SHARE * len(members)))
-        taken: dict[str, int] = {}
-        for i in sorted(members, key=lambda i: samples[i].id):
-            taken[session[i]] = taken.get(session[i], 0) + 1
-            if taken[session[i]] > cap:
+        within = set(_within_session_cap(members, samples, session, cap))
+        for i in members:
+            if i not in within:
                 keep[i] = False
                 capped += 1
     left["session-share"] = capped
-    junk: list[Sample] = []
-    given: dict[str, int] = {}
-    for i in sorted(np.flatnonzero(marked | many), key=lambda i: samples[i].id):
-        given[session[i]] = given.get(session[i], 0) + 1
-        if given[session[i]] <= JUNK_PER_SESSION:
-            junk.append(samples[i])
-    return Screening([s for s, k in zip(samples, keep, strict=True) if k], left, junk)
+    junk = _within_session_cap(np.flatnonzero(marked | many), samples, session, JUNK_PER_SESSION)
+    return Screening(
+        [s for s, k in zip(samples, keep, strict=True) if k], left, [samples[i] for i in junk]
+    )
+
+
+def _within_session_cap(
+    indices: Iterable[int], samples: Sequence[Sample], session: Sequence[str], cap: int
+) -> list[int]:
+    """Of ``indices`` into ``samples``, each session's ``cap`` of lowest drawing id, in id order."""
+    taken: dict[str, int] = {}
+    kept = []
+    for i in sorted(indices, key=lambda i: samples[i].id):
+        taken[session[i]] = taken.get(session[i], 0) + 1
+        if taken[session[i]] <= cap:
+            kept.append(int(i))
+    return kept
 
 
 def _session_of(sample: Sample, origins: Mapping[str, Origin]) -> str:
